@@ -1,16 +1,20 @@
 //! hiver-runtime: an io_uring-first, thread-per-core async runtime for web servers.
 //!
-//! This crate is being built issue by issue: the kernel layer ([`hiver_sys`]: io_uring
-//! mapped by hand, epoll and kqueue shims) is in place; the scheduler, timers, channels and
-//! network types of the user guide land on top of it. Until then this crate re-exports
-//! the kernel layer for the examples and benchmarks.
+//! Each worker thread owns its I/O driver (io_uring, epoll or kqueue), its run queue and a
+//! lock-free inbox; tasks never migrate once started. The kernel layer is [`hiver_sys`],
+//! written on raw syscalls (no libc on Linux).
 //!
 //! ```
-//! // The kernel layer is reachable through the runtime crate.
-//! let rounded = hiver_runtime::sys::uring::round_entries(100).unwrap();
-//! assert_eq!(rounded, 128);
+//! use hiver_runtime::{spawn, Runtime};
+//!
+//! fn main() -> std::io::Result<()> {
+//!     let mut runtime = Runtime::new()?;
+//!     let answer = runtime.block_on(async { spawn(async { 6 * 7 }).wait().await })?;
+//!     assert_eq!(answer.unwrap(), 42);
+//!     Ok(())
+//! }
 //! ```
-#![forbid(unsafe_code)]
+#![deny(unsafe_code)]
 
 #[cfg(windows)]
 compile_error!(
@@ -18,5 +22,27 @@ compile_error!(
      Supported: Linux (io_uring, epoll), macOS and the BSDs (kqueue)."
 );
 
+pub mod driver;
+mod loom;
+mod runtime;
+mod sched;
+pub mod select;
+mod task;
+pub mod time;
+
+pub use driver::DriverType;
+pub use runtime::{
+    spawn, spawn_local, spawn_on, Builder, Runtime, RuntimeConfig, RuntimeMetrics, WorkerMetrics,
+};
+pub use select::{select_multiple, select_two};
+pub use std::time::Duration;
+pub use task::{JoinError, JoinHandle};
+pub use time::{interval, sleep, sleep_until, timeout, Elapsed, Instant, Interval, Sleep};
+
 #[doc(inline)]
 pub use hiver_sys as sys;
+
+#[cfg(loom)]
+#[doc(hidden)]
+#[path = "loom_api.rs"]
+pub mod __loom;

@@ -1,0 +1,141 @@
+//! `DriverType`, `DriverConfig` and its builder.
+
+/// Which I/O driver the workers use.
+///
+/// ```
+/// use hiver_runtime::{DriverType, Runtime};
+/// let rt = Runtime::builder().worker_threads(1).driver_type(DriverType::Epoll).build().unwrap();
+/// # drop(rt);
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum DriverType {
+    /// io_uring where the kernel allows it, else epoll (Linux); kqueue on macOS and BSD.
+    #[default]
+    Auto,
+    /// io_uring (Linux 5.11+); an error if the kernel refuses it.
+    IOUring,
+    /// epoll (Linux).
+    Epoll,
+    /// kqueue (macOS, FreeBSD and the other BSDs).
+    Kqueue,
+}
+
+impl std::fmt::Display for DriverType {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            DriverType::Auto => "auto",
+            DriverType::IOUring => "io_uring",
+            DriverType::Epoll => "epoll",
+            DriverType::Kqueue => "kqueue",
+        })
+    }
+}
+
+/// Fine-grained settings of the I/O driver, built with [`DriverConfig::builder`].
+///
+/// ```
+/// use hiver_runtime::driver::DriverConfig;
+/// let config = DriverConfig::builder().entries(2048).cpu_affinity(0).build();
+/// assert_eq!(config.entries(), 2048);
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DriverConfig {
+    pub(crate) entries: u32,
+    pub(crate) submit_wait: bool,
+    pub(crate) cpu_affinity: Option<usize>,
+    pub(crate) defer_wakeup: bool,
+    pub(crate) max_ops_per_fd: usize,
+}
+
+impl Default for DriverConfig {
+    fn default() -> Self {
+        DriverConfig {
+            entries: 256,
+            submit_wait: false,
+            cpu_affinity: None,
+            defer_wakeup: false,
+            max_ops_per_fd: 64,
+        }
+    }
+}
+
+impl DriverConfig {
+    /// A builder starting from the defaults: 256 entries, no pinning, `submit_wait` and
+    /// `defer_wakeup` off, 64 operations per descriptor.
+    pub fn builder() -> DriverConfigBuilder {
+        DriverConfigBuilder {
+            config: DriverConfig::default(),
+        }
+    }
+
+    /// SQ size of each worker's ring (io_uring), as configured; `build()` rounds it up to a
+    /// power of two and clamps it to 32768.
+    pub fn entries(&self) -> u32 {
+        self.entries
+    }
+
+    /// Whether a submission also waits for a completion in the same kernel entry.
+    pub fn submit_wait(&self) -> bool {
+        self.submit_wait
+    }
+
+    /// The first core worker threads are pinned to, if any.
+    pub fn cpu_affinity(&self) -> Option<usize> {
+        self.cpu_affinity
+    }
+
+    /// Whether task wake-ups are deferred until a whole completion batch is processed
+    /// (io_uring: `IORING_SETUP_DEFER_TASKRUN` where the kernel has it).
+    pub fn defer_wakeup(&self) -> bool {
+        self.defer_wakeup
+    }
+
+    /// The most operations in flight per file descriptor.
+    pub fn max_ops_per_fd(&self) -> usize {
+        self.max_ops_per_fd
+    }
+}
+
+/// Builds a [`DriverConfig`]; the last call of each option wins.
+#[derive(Clone, Debug)]
+pub struct DriverConfigBuilder {
+    config: DriverConfig,
+}
+
+impl DriverConfigBuilder {
+    /// SQ/CQ size (rounded up to the next power of two when the runtime is built; 0 makes
+    /// `build()` of the runtime fail with `InvalidInput`).
+    pub fn entries(mut self, entries: u32) -> Self {
+        self.config.entries = entries;
+        self
+    }
+
+    /// Submit and wait for a completion in one kernel entry (blocking mode).
+    pub fn submit_wait(mut self, on: bool) -> Self {
+        self.config.submit_wait = on;
+        self
+    }
+
+    /// Pins worker `i` to core `(core + i) % cores`.
+    pub fn cpu_affinity(mut self, core: usize) -> Self {
+        self.config.cpu_affinity = Some(core);
+        self
+    }
+
+    /// Defer task wake-ups to the end of each completion batch.
+    pub fn defer_wakeup(mut self, on: bool) -> Self {
+        self.config.defer_wakeup = on;
+        self
+    }
+
+    /// Cap of concurrent operations per file descriptor (excess ones wait).
+    pub fn max_ops_per_fd(mut self, n: usize) -> Self {
+        self.config.max_ops_per_fd = n;
+        self
+    }
+
+    /// The configuration.
+    pub fn build(self) -> DriverConfig {
+        self.config
+    }
+}

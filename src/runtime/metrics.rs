@@ -1,0 +1,76 @@
+//! Per-worker counters, plain relaxed atomics cheap enough to leave on.
+
+use crate::loom::sync::atomic::{AtomicU64, Ordering};
+
+#[derive(Default)]
+pub(crate) struct Counters {
+    pub(crate) spawned: AtomicU64,
+    pub(crate) polls: AtomicU64,
+    pub(crate) parks: AtomicU64,
+    pub(crate) unparks: AtomicU64,
+    pub(crate) remote_schedules: AtomicU64,
+    pub(crate) local_overflows: AtomicU64,
+    pub(crate) kernel_entries: AtomicU64,
+    pub(crate) timers: AtomicU64,
+}
+
+/// A snapshot of one worker's counters.
+///
+/// ```
+/// let rt = hiver_runtime::Runtime::builder().worker_threads(2).build().unwrap();
+/// let m = rt.metrics();
+/// assert_eq!(m.workers().len(), 2);
+/// ```
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct WorkerMetrics {
+    /// Tasks placed on this worker.
+    pub spawned: u64,
+    /// Task polls.
+    pub polls: u64,
+    /// Times the worker parked in its driver.
+    pub parks: u64,
+    /// Times another thread woke the parked driver.
+    pub unparks: u64,
+    /// Tasks queued from other threads (spawns and wake-ups through the inbox).
+    pub remote_schedules: u64,
+    /// Tasks that did not fit the local queue (`queue_size`) and went to its overflow.
+    pub local_overflows: u64,
+    /// Kernel entries of the driver (`io_uring_enter`, `epoll_wait`, `kevent`).
+    pub kernel_entries: u64,
+    /// Timers allocated in the worker's wheel (pending, or fired and not yet observed).
+    pub timers: u64,
+}
+
+impl Counters {
+    pub(crate) fn snapshot(&self) -> WorkerMetrics {
+        let g = |a: &AtomicU64| a.load(Ordering::Relaxed);
+        WorkerMetrics {
+            spawned: g(&self.spawned),
+            polls: g(&self.polls),
+            parks: g(&self.parks),
+            unparks: g(&self.unparks),
+            remote_schedules: g(&self.remote_schedules),
+            local_overflows: g(&self.local_overflows),
+            kernel_entries: g(&self.kernel_entries),
+            timers: g(&self.timers),
+        }
+    }
+}
+
+/// A snapshot of every worker's counters, from [`Runtime::metrics`](crate::Runtime::metrics).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RuntimeMetrics {
+    pub(crate) workers: Vec<WorkerMetrics>,
+}
+
+impl RuntimeMetrics {
+    /// One entry per worker thread, by index.
+    pub fn workers(&self) -> &[WorkerMetrics] {
+        &self.workers
+    }
+
+    /// Polls summed over the workers.
+    pub fn total_polls(&self) -> u64 {
+        self.workers.iter().map(|w| w.polls).sum()
+    }
+}

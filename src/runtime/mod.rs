@@ -1,0 +1,348 @@
+//! The runtime: worker threads (one driver, local queue and inbox each), `block_on` on the
+//! calling thread, `spawn`/`spawn_local`/`spawn_on`, and an orderly shutdown on drop.
+
+mod builder;
+pub(crate) mod context;
+mod metrics;
+mod spawn;
+pub(crate) mod worker;
+
+use std::future::Future;
+use std::io;
+use std::marker::PhantomData;
+use std::pin::pin;
+use std::rc::Rc;
+use std::sync::mpsc;
+use std::task::{Context, Poll, Wake, Waker};
+
+pub use builder::{Builder, RuntimeConfig};
+pub use metrics::{RuntimeMetrics, WorkerMetrics};
+pub use spawn::{spawn, spawn_local, spawn_on};
+
+use crate::driver::{Driver, DriverType};
+use crate::loom::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use crate::task::JoinHandle;
+use std::sync::Arc;
+use worker::{Core, Shared};
+
+/// What every worker and the calling thread share.
+pub(crate) struct Handle {
+    /// The placement targets: the worker threads (never the `block_on` caller).
+    pub(crate) workers: Vec<Arc<Shared>>,
+    pub(crate) config: RuntimeConfig,
+    pub(crate) driver: DriverType,
+    pub(crate) clock: crate::time::clock::Clock,
+    next_id: AtomicU64,
+}
+
+impl Handle {
+    pub(crate) fn next_id(&self) -> u64 {
+        self.next_id.fetch_add(1, Ordering::Relaxed)
+    }
+}
+
+/// A hiver runtime: worker threads, each with its own I/O driver, run queue and inbox.
+///
+/// `block_on` drives a future on the calling thread, which gets its own driver and queue
+/// for `spawn_local` tasks; `spawn`ed tasks run on the workers and keep running after
+/// `block_on` returns. Dropping the runtime stops the workers, drops every pending task on
+/// the thread that owns it, and joins the threads.
+///
+/// The runtime is not `Send`: the calling thread's `spawn_local` tasks live in it.
+///
+/// ```
+/// use hiver_runtime::Runtime;
+/// let mut runtime = Runtime::new()?;
+/// runtime.block_on(async {
+///     println!("Hello from Hiver runtime!");
+/// })?;
+/// # Ok::<(), std::io::Error>(())
+/// ```
+pub struct Runtime {
+    handle: Arc<Handle>,
+    threads: Vec<std::thread::JoinHandle<()>>,
+    caller: Option<Rc<Core>>,
+    caller_shared: Arc<Shared>,
+    _not_send: PhantomData<*const ()>,
+}
+
+impl Runtime {
+    /// A runtime with the default settings: one worker per available core, the best
+    /// driver this platform offers.
+    ///
+    /// # Errors
+    ///
+    /// As [`Builder::build`].
+    pub fn new() -> io::Result<Runtime> {
+        Builder::new().build()
+    }
+
+    /// A builder with every option of the guide.
+    pub fn builder() -> Builder {
+        Builder::new()
+    }
+
+    pub(crate) fn start(config: RuntimeConfig) -> io::Result<Runtime> {
+        let n = config.workers();
+        let workers: Vec<Arc<Shared>> = (0..n).map(|i| Arc::new(Shared::new(i))).collect();
+        let (tx, rx) = mpsc::channel::<(usize, io::Result<DriverType>)>();
+        let mut threads = Vec::with_capacity(n);
+        let mut go = Vec::with_capacity(n);
+        for (i, shared) in workers.iter().enumerate() {
+            let (go_tx, go_rx) = mpsc::channel::<Arc<Handle>>();
+            let (shared, tx, cfg) = (shared.clone(), tx.clone(), config.clone());
+            let spawned = std::thread::Builder::new()
+                .name(format!("{}-{i}", config.thread_name))
+                .spawn(move || worker_main(shared, cfg, tx, go_rx));
+            match spawned {
+                Ok(t) => {
+                    threads.push(t);
+                    go.push(go_tx);
+                }
+                Err(e) => {
+                    drop(go);
+                    join_all(threads);
+                    return Err(io::Error::new(
+                        e.kind(),
+                        format!("failed to start worker thread {i}: {e}"),
+                    ));
+                }
+            }
+        }
+        drop(tx);
+        let mut kind = None;
+        let mut failure = None;
+        for _ in 0..n {
+            match rx.recv() {
+                Ok((_, Ok(k))) => kind = kind.or(Some(k)),
+                Ok((i, Err(e))) => {
+                    failure = failure.or(Some(io::Error::new(e.kind(), format!("worker {i}: {e}"))))
+                }
+                Err(_) => {
+                    failure = failure.or(Some(io::Error::other(
+                        "a worker thread exited during start-up",
+                    )))
+                }
+            }
+        }
+        if let Some(e) = failure {
+            // Dropping the go senders tells the workers that started to exit.
+            drop(go);
+            join_all(threads);
+            return Err(e);
+        }
+        let driver = kind.unwrap_or(config.driver_type);
+        let handle = Arc::new(Handle {
+            workers,
+            config,
+            driver,
+            clock: crate::time::clock::Clock::new(),
+            next_id: AtomicU64::new(1),
+        });
+        for g in go {
+            // A worker that is gone already reported its failure above.
+            let _ = g.send(handle.clone());
+        }
+        tracing::debug!(driver = %driver, workers = n, "hiver runtime built");
+        Ok(Runtime {
+            caller_shared: Arc::new(Shared::new(usize::MAX)),
+            handle,
+            threads,
+            caller: None,
+            _not_send: PhantomData,
+        })
+    }
+
+    /// The driver the workers run (after `Auto` resolved it).
+    pub fn driver_type(&self) -> DriverType {
+        self.handle.driver
+    }
+
+    /// Number of worker threads.
+    pub fn worker_threads(&self) -> usize {
+        self.handle.workers.len()
+    }
+
+    /// The workers' counters.
+    pub fn metrics(&self) -> RuntimeMetrics {
+        RuntimeMetrics {
+            workers: self
+                .handle
+                .workers
+                .iter()
+                .map(|w| w.counters.snapshot())
+                .collect(),
+        }
+    }
+
+    /// Spawns a task on the workers from outside the runtime's threads.
+    ///
+    /// ```
+    /// let mut rt = hiver_runtime::Runtime::builder().worker_threads(1).build().unwrap();
+    /// let h = rt.spawn(async { 7 });
+    /// assert_eq!(rt.block_on(h).unwrap().unwrap(), 7);
+    /// ```
+    pub fn spawn<F>(&self, future: F) -> JoinHandle<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        spawn::spawn_with(&self.handle, None, future)
+    }
+
+    fn caller_core(&mut self) -> io::Result<Rc<Core>> {
+        if let Some(core) = &self.caller {
+            return Ok(core.clone());
+        }
+        let driver = Driver::new(self.handle.driver, &self.handle.config.driver_io)?;
+        let _ = self.caller_shared.unparker.set(driver.unparker());
+        let core = Core::new(self.caller_shared.clone(), self.handle.clone(), driver);
+        self.caller = Some(core.clone());
+        Ok(core)
+    }
+
+    /// Runs `future` to completion on the calling thread, running its `spawn_local` tasks
+    /// alongside; `spawn`ed tasks run on the workers.
+    ///
+    /// # Errors
+    ///
+    /// An error (never a panic) when called from inside a runtime (a nested `block_on`,
+    /// or from a worker thread), or when the calling thread's driver cannot start.
+    pub fn block_on<F: Future>(&mut self, future: F) -> io::Result<F::Output> {
+        if context::is_entered() {
+            return Err(io::Error::other(
+                "block_on called from inside a hiver runtime (nested block_on is not allowed; use spawn and .await)",
+            ));
+        }
+        let core = self.caller_core()?;
+        let _guard = context::enter(&core)
+            .ok_or_else(|| io::Error::other("block_on: runtime context already set"))?;
+        let root = Arc::new(RootWaker {
+            woken: AtomicBool::new(true),
+            shared: self.caller_shared.clone(),
+        });
+        let waker = Waker::from(root.clone());
+        let mut cx = Context::from_waker(&waker);
+        let mut future = pin!(future);
+        loop {
+            core.shared.park.reset();
+            core.fire_timers();
+            if root.woken.swap(false, Ordering::AcqRel) {
+                if let Poll::Ready(out) = future.as_mut().poll(&mut cx) {
+                    return Ok(out);
+                }
+            }
+            if core.run_ready() || root.woken.load(Ordering::Acquire) || core.has_ready() {
+                continue;
+            }
+            // A paused clock with nothing else to do here jumps to the next timer.
+            if self.handle.clock.is_paused() {
+                if let Some(next) = core.next_timer() {
+                    self.handle.clock.advance_to(next);
+                    continue;
+                }
+            }
+            core.park();
+        }
+    }
+}
+
+struct RootWaker {
+    woken: AtomicBool,
+    shared: Arc<Shared>,
+}
+
+impl Wake for RootWaker {
+    fn wake(self: std::sync::Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &std::sync::Arc<Self>) {
+        self.woken.store(true, Ordering::Release);
+        self.shared.notify();
+    }
+}
+
+fn worker_main(
+    shared: Arc<Shared>,
+    cfg: RuntimeConfig,
+    tx: mpsc::Sender<(usize, io::Result<DriverType>)>,
+    go: mpsc::Receiver<Arc<Handle>>,
+) {
+    let i = shared.index;
+    if let Some(first) = cfg.driver_io.cpu_affinity {
+        pin_to_core(first, i);
+    }
+    let driver = match Driver::new(cfg.driver_type, &cfg.driver_io) {
+        Ok(d) => d,
+        Err(e) => {
+            let _ = tx.send((i, Err(e)));
+            return;
+        }
+    };
+    let _ = shared.unparker.set(driver.unparker());
+    let _ = tx.send((i, Ok(driver.kind())));
+    drop(tx);
+    // No handle: start-up failed on another worker.
+    let Ok(handle) = go.recv() else { return };
+    drop(go);
+    tracing::debug!(worker = i, driver = %driver.kind(), "worker started");
+    let core = Core::new(shared, handle, driver);
+    if let Some(_guard) = context::enter(&core) {
+        core.run();
+        core.shutdown();
+    }
+    tracing::debug!(worker = i, "worker stopped");
+}
+
+fn join_all(threads: Vec<std::thread::JoinHandle<()>>) {
+    for t in threads {
+        if t.join().is_err() {
+            tracing::error!("a worker thread panicked");
+        }
+    }
+}
+
+#[cfg(target_os = "linux")]
+fn pin_to_core(first: usize, index: usize) {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let core = (first + index) % cores;
+    let mut set = rustix::thread::CpuSet::new();
+    set.set(core);
+    if let Err(e) = rustix::thread::sched_setaffinity(None, &set) {
+        tracing::warn!(worker = index, core, error = %e, "could not pin worker to its core");
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn pin_to_core(_first: usize, index: usize) {
+    tracing::warn!(
+        worker = index,
+        "cpu_affinity is not supported on this platform"
+    );
+}
+
+impl Drop for Runtime {
+    fn drop(&mut self) {
+        tracing::debug!("hiver runtime shutting down");
+        for w in &self.handle.workers {
+            w.stop();
+        }
+        join_all(std::mem::take(&mut self.threads));
+        if let Some(core) = self.caller.take() {
+            if let Some(_guard) = context::enter(&core) {
+                core.shutdown();
+            }
+        }
+        tracing::debug!("hiver runtime shut down");
+    }
+}
+
+impl std::fmt::Debug for Runtime {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Runtime")
+            .field("workers", &self.handle.workers.len())
+            .field("driver", &self.handle.driver)
+            .finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,152 @@
+//! `spawn`, `spawn_local`, `spawn_on`: create a task and hand it to a worker.
+
+use std::future::Future;
+use std::io;
+use std::rc::Rc;
+use std::sync::Arc;
+
+use super::context;
+use super::worker::{Core, Shared};
+use super::Handle;
+use crate::loom::sync::atomic::Ordering;
+use crate::sched::placement;
+use crate::task::{self, JoinHandle};
+
+const OUTSIDE: &str =
+    "must be called from a hiver runtime: inside a task, or inside Runtime::block_on";
+
+/// Spawns a `Send` task on the runtime's workers (the least loaded of two picked at random,
+/// the current worker on a tie). It starts at once and keeps running if its handle is
+/// dropped; it never moves to another worker once started.
+///
+/// ```
+/// use hiver_runtime::{spawn, Runtime};
+/// let mut rt = Runtime::new().unwrap();
+/// rt.block_on(async {
+///     let handle = spawn(async { 42 });
+///     assert_eq!(handle.wait().await.unwrap(), 42);
+/// }).unwrap();
+/// ```
+///
+/// # Panics
+///
+/// Outside a runtime (no task or `block_on` on this thread), as tokio's does.
+pub fn spawn<F>(future: F) -> JoinHandle<F::Output>
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    let Some(core) = context::current() else {
+        panic!("hiver_runtime::spawn {OUTSIDE}");
+    };
+    let handle = core.handle.clone();
+    spawn_with(&handle, Some(&core), future)
+}
+
+/// Spawns a `!Send` task on the current thread's worker (or on the `block_on` thread,
+/// where it runs while `block_on` does, and is dropped with the runtime).
+///
+/// ```
+/// use std::rc::Rc;
+/// let mut rt = hiver_runtime::Runtime::new().unwrap();
+/// let n = rt.block_on(async {
+///     let shared = Rc::new(5);
+///     let s = shared.clone();
+///     hiver_runtime::spawn_local(async move { *s + 1 }).await.unwrap()
+/// }).unwrap();
+/// assert_eq!(n, 6);
+/// ```
+///
+/// # Panics
+///
+/// Outside a runtime.
+pub fn spawn_local<F>(future: F) -> JoinHandle<F::Output>
+where
+    F: Future + 'static,
+    F::Output: 'static,
+{
+    let Some(core) = context::current() else {
+        panic!("hiver_runtime::spawn_local {OUTSIDE}");
+    };
+    let shared = core.shared.clone();
+    place(&shared, Some(&core), &core.handle, future)
+}
+
+/// Spawns a `Send` task on worker `worker` (0-based).
+///
+/// ```
+/// let mut rt = hiver_runtime::Runtime::builder().worker_threads(2).build().unwrap();
+/// rt.block_on(async {
+///     let h = hiver_runtime::spawn_on(1, async { std::thread::current().name().map(String::from) }).unwrap();
+///     assert_eq!(h.await.unwrap().as_deref(), Some("hiver-worker-1"));
+/// }).unwrap();
+/// ```
+///
+/// # Errors
+///
+/// `InvalidInput` when the runtime has no such worker.
+///
+/// # Panics
+///
+/// Outside a runtime.
+pub fn spawn_on<F>(worker: usize, future: F) -> io::Result<JoinHandle<F::Output>>
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    let Some(core) = context::current() else {
+        panic!("hiver_runtime::spawn_on {OUTSIDE}");
+    };
+    let handle = core.handle.clone();
+    let Some(shared) = handle.workers.get(worker) else {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!(
+                "spawn_on: no worker {worker} (the runtime has {})",
+                handle.workers.len()
+            ),
+        ));
+    };
+    Ok(place(shared, Some(&core), &handle, future))
+}
+
+pub(crate) fn spawn_with<F>(
+    handle: &Arc<Handle>,
+    core: Option<&Rc<Core>>,
+    future: F,
+) -> JoinHandle<F::Output>
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    let workers = &handle.workers;
+    let current = core.map(|c| c.shared.index).filter(|&i| i < workers.len());
+    // Relaxed: a heuristic; a stale count only makes a slightly worse choice.
+    let w = placement::pick_by(
+        workers.len(),
+        |i| workers[i].load.load(Ordering::Relaxed),
+        current,
+    );
+    place(&workers[w], core, handle, future)
+}
+
+fn place<F>(
+    shared: &Arc<Shared>,
+    core: Option<&Rc<Core>>,
+    handle: &Handle,
+    future: F,
+) -> JoinHandle<F::Output>
+where
+    F: Future + 'static,
+{
+    shared.load.fetch_add(1, Ordering::Relaxed);
+    shared.counters.spawned.fetch_add(1, Ordering::Relaxed);
+    let id = handle.next_id();
+    let (notified, join) = task::allocate(future, shared.clone(), id);
+    tracing::trace!(task = id, worker = shared.index, "spawn");
+    match core {
+        Some(c) if Arc::ptr_eq(&c.shared, shared) => c.push_local(notified),
+        _ => shared.push_remote(notified),
+    }
+    join
+}

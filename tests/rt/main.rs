@@ -1,0 +1,10 @@
+//! Runtime, builder and task behaviour: one file per behaviour.
+// The guide's configuration examples assign fields after `RuntimeConfig::default()`;
+// they are kept as written.
+#![allow(clippy::field_reassign_with_default)]
+
+mod builder;
+mod guide;
+mod shutdown;
+mod support;
+mod tasks;

@@ -1,0 +1,7 @@
+//! Timers and select: the guide's examples, edge cases, accuracy, virtual time, fairness.
+
+mod edges;
+mod guide;
+mod select;
+#[cfg(feature = "test-util")]
+mod virtual_time;
