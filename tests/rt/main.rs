@@ -6,5 +6,6 @@
 mod builder;
 mod guide;
 mod shutdown;
+mod stress;
 mod support;
 mod tasks;

@@ -197,3 +197,29 @@ fn sleep_outside_a_runtime_panics_when_polled() {
         .unwrap()
         .contains("inside a hiver runtime"));
 }
+
+#[test]
+fn an_idle_worker_wakes_for_its_timer_and_at_no_other_time() {
+    let mut rt = Runtime::builder().worker_threads(1).build().unwrap();
+    // Let the worker settle into its park.
+    rt.block_on(async { spawn_on(0, async {}).unwrap().await.unwrap() })
+        .unwrap();
+    let before = rt.metrics().workers()[0].parks;
+    rt.block_on(async {
+        spawn_on(0, async {
+            for _ in 0..3 {
+                sleep(Duration::from_millis(100)).await;
+            }
+        })
+        .unwrap()
+        .await
+        .unwrap()
+    })
+    .unwrap();
+    let parks = rt.metrics().workers()[0].parks - before;
+    // One park per sleep (plus the wake-ups that delivered the task and its result).
+    assert!(
+        (3..=8).contains(&parks),
+        "{parks} parks for three 100 ms sleeps"
+    );
+}
