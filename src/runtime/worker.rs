@@ -111,6 +111,8 @@ pub(crate) struct Core {
     driver: RefCell<Driver>,
     timers: RefCell<Wheel>,
     fired: RefCell<Vec<Waker>>,
+    /// The clock as last read at the top of a turn (saves a clock read per timer).
+    last_now: std::cell::Cell<std::time::Instant>,
 }
 
 impl Core {
@@ -124,13 +126,16 @@ impl Core {
             driver: RefCell::new(driver),
             timers: RefCell::new(Wheel::new()),
             fired: RefCell::new(Vec::new()),
+            last_now: std::cell::Cell::new(std::time::Instant::now()),
         })
     }
 
-    /// Adds a timer for `deadline`; `None` if it is already due.
+    /// Adds a timer for `deadline`; `None` if it is already due. "Due" is judged against
+    /// the clock as read at the top of this turn: a deadline between that and now goes in
+    /// the wheel and fires at the next turn.
     pub(crate) fn insert_timer(&self, deadline: std::time::Instant, waker: &Waker) -> Option<Key> {
         let clock = &self.handle.clock;
-        if deadline <= clock.now() {
+        if deadline <= self.last_now.get() {
             return None;
         }
         let tick = clock.deadline_ticks(deadline);
@@ -185,7 +190,10 @@ impl Core {
             }
             self.count_timers(&w);
         }
-        let now = self.handle.clock.now_ticks();
+        let clock = &self.handle.clock;
+        let now_instant = clock.now();
+        self.last_now.set(now_instant);
+        let now = clock.ticks_at(now_instant);
         let mut fired = self.fired.borrow_mut();
         {
             let mut w = self.timers.borrow_mut();

@@ -39,9 +39,14 @@ impl Clock {
     }
 
     /// The current tick (whole milliseconds passed: never ahead of the clock).
+    #[cfg_attr(not(test), allow(dead_code))]
     pub(crate) fn now_ticks(&self) -> u64 {
-        self.now()
-            .saturating_duration_since(self.base)
+        self.ticks_at(self.now())
+    }
+
+    /// The tick of instant `t` (whole milliseconds passed).
+    pub(crate) fn ticks_at(&self, t: std::time::Instant) -> u64 {
+        t.saturating_duration_since(self.base)
             .as_millis()
             .try_into()
             .unwrap_or(u64::MAX)

@@ -35,7 +35,9 @@ const OUTSIDE: &str =
 ///
 /// When polled outside a hiver runtime.
 pub fn sleep(duration: Duration) -> Sleep {
-    Sleep::new(Instant::now() + duration)
+    let mut s = Sleep::new(Instant::now() + duration);
+    s.due = duration.is_zero();
+    s
 }
 
 /// Waits until `deadline`.
@@ -66,6 +68,8 @@ pub struct Sleep {
     deadline: Instant,
     reg: Option<Registration>,
     yielded: bool,
+    /// Known due without looking at the clock (a zero duration).
+    due: bool,
 }
 
 struct Registration {
@@ -87,6 +91,7 @@ impl Sleep {
             deadline,
             reg: None,
             yielded: false,
+            due: false,
         }
     }
 
@@ -115,6 +120,7 @@ impl Sleep {
         self.cancel();
         self.deadline = deadline;
         self.yielded = false;
+        self.due = false;
     }
 
     fn cancel(&mut self) {
@@ -150,7 +156,12 @@ impl Future for Sleep {
             }
             return Poll::Pending;
         }
-        match core.insert_timer(this.deadline.into_std(), cx.waker()) {
+        let key = if this.due {
+            None
+        } else {
+            core.insert_timer(this.deadline.into_std(), cx.waker())
+        };
+        match key {
             Some(key) => {
                 this.reg = Some(Registration {
                     shared: core.shared.clone(),
