@@ -22,6 +22,7 @@ compile_error!(
      Supported: Linux (io_uring, epoll), macOS and the BSDs (kqueue)."
 );
 
+mod channel;
 pub mod driver;
 mod loom;
 mod runtime;
@@ -30,6 +31,10 @@ pub mod select;
 mod task;
 pub mod time;
 
+pub use channel::{
+    bounded, unbounded, Receiver, RecvError, RecvFuture, SendError, SendFuture, Sender,
+    TryRecvError, TrySendError,
+};
 pub use driver::DriverType;
 pub use runtime::{
     spawn, spawn_local, spawn_on, Builder, Runtime, RuntimeConfig, RuntimeMetrics, WorkerMetrics,

@@ -6,9 +6,14 @@ mod imp {
     pub(crate) mod sync {
         pub(crate) mod atomic {
             pub(crate) use std::sync::atomic::{
-                AtomicBool, AtomicPtr, AtomicU64, AtomicU8, AtomicUsize, Ordering,
+                fence, AtomicBool, AtomicPtr, AtomicU64, AtomicU8, AtomicUsize, Ordering,
             };
         }
+
+        /// `Mutex`: slow paths only (a channel's list of second and later waiters); the
+        /// paths the word lock-free covers never take it. `Arc`: for shared state whose
+        /// last drop frees cells loom tracks (std's `Arc` synchronises outside loom's view).
+        pub(crate) use std::sync::{Arc, Mutex, MutexGuard};
     }
 
     pub(crate) mod cell {
@@ -45,9 +50,11 @@ mod imp {
     pub(crate) mod sync {
         pub(crate) mod atomic {
             pub(crate) use loom::sync::atomic::{
-                AtomicBool, AtomicPtr, AtomicU64, AtomicU8, AtomicUsize, Ordering,
+                fence, AtomicBool, AtomicPtr, AtomicU64, AtomicU8, AtomicUsize, Ordering,
             };
         }
+
+        pub(crate) use loom::sync::{Arc, Mutex, MutexGuard};
     }
 
     pub(crate) mod cell {

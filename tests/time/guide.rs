@@ -107,3 +107,28 @@ fn select_multiple_example() {
         (1, "user1".to_string())
     );
 }
+
+// The guide's "Select Two" example, as written (its channels carry the two types).
+async fn select_demo() -> Option<i32> {
+    use hiver_runtime::bounded;
+    let (tx1, rx1) = bounded::<i32>(1);
+    let (_tx2, rx2) = bounded::<String>(1);
+    tx1.send(42).await.unwrap();
+    // Wait on both futures
+    match select_two(rx1.recv(), rx2.recv()).await {
+        SelectTwoOutput::First(v) => {
+            println!("Received int: {:?}", v);
+            v.ok()
+        }
+        SelectTwoOutput::Second(v) => {
+            println!("Received string: {:?}", v);
+            None
+        }
+    }
+}
+
+#[test]
+fn select_two_on_channels() {
+    let mut rt = Runtime::new().unwrap();
+    assert_eq!(rt.block_on(select_demo()).unwrap(), Some(42));
+}

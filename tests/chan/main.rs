@@ -1,0 +1,13 @@
+//! Channels: the guide's examples and every semantic of the channel issue, one file per
+//! behaviour (`cargo test --test chan`).
+
+mod api;
+mod backpressure;
+mod cancel;
+mod closing;
+mod concurrent_recv;
+mod drops;
+mod fifo;
+mod guide;
+mod support;
+mod threads;
