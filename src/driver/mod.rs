@@ -14,16 +14,7 @@
 //! `tracing`.
 
 mod config;
-#[cfg(target_os = "linux")]
-mod epoll;
-#[cfg(any(
-    target_vendor = "apple",
-    target_os = "freebsd",
-    target_os = "netbsd",
-    target_os = "openbsd",
-    target_os = "dragonfly"
-))]
-mod kqueue;
+mod readiness;
 #[cfg(target_os = "linux")]
 mod uring;
 
@@ -38,31 +29,17 @@ pub(crate) enum Driver {
     #[cfg(target_os = "linux")]
     Uring(uring::UringDriver),
     #[cfg(target_os = "linux")]
-    Epoll(epoll::EpollDriver),
-    #[cfg(any(
-        target_vendor = "apple",
-        target_os = "freebsd",
-        target_os = "netbsd",
-        target_os = "openbsd",
-        target_os = "dragonfly"
-    ))]
-    Kqueue(kqueue::KqueueDriver),
+    Epoll(readiness::ReadinessDriver),
+    #[cfg(not(target_os = "linux"))]
+    Kqueue(readiness::ReadinessDriver),
 }
 
 /// Wakes a parked driver from any thread.
 pub(crate) enum Unparker {
     #[cfg(target_os = "linux")]
     EventFd(std::sync::Arc<std::os::fd::OwnedFd>),
-    #[cfg(target_os = "linux")]
-    Epoll(std::sync::Arc<hiver_sys::epoll::Waker>),
-    #[cfg(any(
-        target_vendor = "apple",
-        target_os = "freebsd",
-        target_os = "netbsd",
-        target_os = "openbsd",
-        target_os = "dragonfly"
-    ))]
-    Kqueue(std::sync::Arc<hiver_sys::kqueue::Waker>),
+    /// epoll's eventfd waker, or kqueue's `EVFILT_USER` one.
+    Readiness(std::sync::Arc<readiness::Waker>),
 }
 
 impl Unparker {
@@ -75,16 +52,7 @@ impl Unparker {
                 Ok(_) | Err(rustix::io::Errno::AGAIN) => Ok(()),
                 Err(e) => Err(io::Error::from(e)),
             },
-            #[cfg(target_os = "linux")]
-            Unparker::Epoll(w) => w.wake(),
-            #[cfg(any(
-                target_vendor = "apple",
-                target_os = "freebsd",
-                target_os = "netbsd",
-                target_os = "openbsd",
-                target_os = "dragonfly"
-            ))]
-            Unparker::Kqueue(w) => w.wake(),
+            Unparker::Readiness(w) => w.wake(),
         };
         if let Err(e) = r {
             tracing::error!(error = %e, "failed to wake a worker's driver");
@@ -104,13 +72,13 @@ impl Driver {
                 Ok(d) => Ok(Driver::Uring(d)),
                 Err(e) => {
                     tracing::info!(reason = %e, "io_uring unavailable, falling back to epoll");
-                    Ok(Driver::Epoll(epoll::EpollDriver::new()?))
+                    Ok(Driver::Epoll(readiness::ReadinessDriver::new()?))
                 }
             },
             #[cfg(target_os = "linux")]
             DriverType::IOUring => uring::UringDriver::new(config).map(Driver::Uring),
             #[cfg(target_os = "linux")]
-            DriverType::Epoll => Ok(Driver::Epoll(epoll::EpollDriver::new()?)),
+            DriverType::Epoll => Ok(Driver::Epoll(readiness::ReadinessDriver::new()?)),
             #[cfg(target_os = "linux")]
             DriverType::Kqueue => Err(unsupported(
                 kind,
@@ -118,7 +86,7 @@ impl Driver {
             )),
             #[cfg(not(target_os = "linux"))]
             DriverType::Auto | DriverType::Kqueue => {
-                Ok(Driver::Kqueue(kqueue::KqueueDriver::new()?))
+                Ok(Driver::Kqueue(readiness::ReadinessDriver::new()?))
             }
             #[cfg(not(target_os = "linux"))]
             DriverType::IOUring | DriverType::Epoll => Err(unsupported(
@@ -135,13 +103,7 @@ impl Driver {
             Driver::Uring(_) => DriverType::IOUring,
             #[cfg(target_os = "linux")]
             Driver::Epoll(_) => DriverType::Epoll,
-            #[cfg(any(
-                target_vendor = "apple",
-                target_os = "freebsd",
-                target_os = "netbsd",
-                target_os = "openbsd",
-                target_os = "dragonfly"
-            ))]
+            #[cfg(not(target_os = "linux"))]
             Driver::Kqueue(_) => DriverType::Kqueue,
         }
     }
@@ -153,13 +115,7 @@ impl Driver {
             Driver::Uring(d) => d.unparker(),
             #[cfg(target_os = "linux")]
             Driver::Epoll(d) => d.unparker(),
-            #[cfg(any(
-                target_vendor = "apple",
-                target_os = "freebsd",
-                target_os = "netbsd",
-                target_os = "openbsd",
-                target_os = "dragonfly"
-            ))]
+            #[cfg(not(target_os = "linux"))]
             Driver::Kqueue(d) => d.unparker(),
         }
     }
@@ -171,13 +127,7 @@ impl Driver {
             Driver::Uring(d) => d.park(timeout),
             #[cfg(target_os = "linux")]
             Driver::Epoll(d) => d.park(timeout),
-            #[cfg(any(
-                target_vendor = "apple",
-                target_os = "freebsd",
-                target_os = "netbsd",
-                target_os = "openbsd",
-                target_os = "dragonfly"
-            ))]
+            #[cfg(not(target_os = "linux"))]
             Driver::Kqueue(d) => d.park(timeout),
         }
     }
@@ -189,13 +139,7 @@ impl Driver {
             Driver::Uring(d) => d.kernel_entries(),
             #[cfg(target_os = "linux")]
             Driver::Epoll(d) => d.kernel_entries(),
-            #[cfg(any(
-                target_vendor = "apple",
-                target_os = "freebsd",
-                target_os = "netbsd",
-                target_os = "openbsd",
-                target_os = "dragonfly"
-            ))]
+            #[cfg(not(target_os = "linux"))]
             Driver::Kqueue(d) => d.kernel_entries(),
         }
     }
