@@ -6,6 +6,8 @@ mod backpressure;
 mod cancel;
 mod closing;
 mod concurrent_recv;
+#[path = "../common/drivers.rs"]
+mod drivers;
 mod drops;
 mod fifo;
 mod guide;

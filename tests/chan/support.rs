@@ -9,27 +9,7 @@ use std::task::{Context, Poll, Wake, Waker};
 use std::thread::Thread;
 use std::time::Duration;
 
-use hiver_runtime::{DriverType, Runtime};
-
-/// The drivers this machine has; on Linux io_uring must be one of them.
-pub(crate) fn drivers() -> Vec<DriverType> {
-    if cfg!(target_os = "linux") {
-        vec![DriverType::IOUring, DriverType::Epoll]
-    } else {
-        vec![DriverType::Kqueue]
-    }
-}
-
-/// A runtime on `driver` with `workers` workers, checked to really run that driver.
-pub(crate) fn runtime(driver: DriverType, workers: usize) -> Runtime {
-    let rt = Runtime::builder()
-        .worker_threads(workers)
-        .driver_type(driver)
-        .build()
-        .unwrap_or_else(|e| panic!("{driver} must be available on this machine: {e}"));
-    assert_eq!(rt.driver_type(), driver);
-    rt
-}
+pub(crate) use super::drivers::{drivers, runtime};
 
 /// Runs `f` on its own thread and fails if it has not finished within 60 s: a lost
 /// wake-up becomes a failure instead of a hang. Panics in `f` come through.

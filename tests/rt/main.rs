@@ -4,6 +4,8 @@
 #![allow(clippy::field_reassign_with_default)]
 
 mod builder;
+#[path = "../common/drivers.rs"]
+mod drivers;
 mod guide;
 mod shutdown;
 mod stress;

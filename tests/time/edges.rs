@@ -2,17 +2,9 @@
 
 use std::time::Duration;
 
-use hiver_runtime::{
-    interval, sleep, sleep_until, spawn, spawn_on, timeout, DriverType, Instant, Runtime,
-};
+use hiver_runtime::{interval, sleep, sleep_until, spawn, spawn_on, timeout, Instant, Runtime};
 
-fn drivers() -> Vec<DriverType> {
-    if cfg!(target_os = "linux") {
-        vec![DriverType::IOUring, DriverType::Epoll]
-    } else {
-        vec![DriverType::Kqueue]
-    }
-}
+use super::drivers::drivers;
 
 #[test]
 fn zero_and_past_deadlines_complete_without_waiting() {

@@ -1,5 +1,7 @@
 //! Timers and select: the guide's examples, edge cases, accuracy, virtual time, fairness.
 
+#[path = "../common/drivers.rs"]
+mod drivers;
 mod edges;
 mod guide;
 mod select;
