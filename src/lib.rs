@@ -24,10 +24,13 @@ compile_error!(
 
 mod channel;
 pub mod driver;
+pub mod io;
 mod loom;
+mod net;
 mod runtime;
 mod sched;
 pub mod select;
+mod sync;
 mod task;
 pub mod time;
 
@@ -35,7 +38,7 @@ pub use channel::{
     bounded, unbounded, Receiver, RecvError, RecvFuture, SendError, SendFuture, Sender,
     TryRecvError, TrySendError,
 };
-pub use driver::DriverType;
+pub use driver::{Capabilities, DriverType};
 pub use runtime::{
     spawn, spawn_local, spawn_on, Builder, Runtime, RuntimeConfig, RuntimeMetrics, WorkerMetrics,
 };

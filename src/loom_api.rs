@@ -150,3 +150,96 @@ impl Default for Park {
         Park::new()
     }
 }
+
+/// The io_uring operation lifecycle (`driver/uring/op.rs`), over a payload that counts its
+/// releases and carries what "the kernel" wrote.
+#[cfg(target_os = "linux")]
+pub mod uring_op {
+    use std::task::{Context, Poll, Waker};
+
+    use crate::driver::uring::op::{self, Completed, Completion, Detached, Payload};
+    use crate::loom::sync::atomic::{AtomicUsize, Ordering};
+    use crate::loom::sync::Arc;
+
+    pub struct TestPayload {
+        releases: Arc<AtomicUsize>,
+        value: u64,
+    }
+
+    impl Payload for TestPayload {
+        fn release(&mut self, _: Completion) {
+            self.releases.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    /// One operation's shared state.
+    pub struct OpCell(op::OpCell<TestPayload>);
+
+    /// What `complete` did.
+    #[derive(Debug)]
+    pub enum Complete {
+        Released,
+        Wake(Option<Waker>),
+    }
+
+    impl OpCell {
+        pub fn new(releases: Arc<AtomicUsize>) -> OpCell {
+            OpCell(op::OpCell::new(TestPayload { releases, value: 0 }))
+        }
+
+        /// The driver's final CQE: the kernel wrote `value`, the result is `res`.
+        pub fn complete(&self, res: i32, value: u64) -> Complete {
+            match self
+                .0
+                .complete(Completion { res, flags: 0 }, |p| p.value = value)
+            {
+                Completed::Released => Complete::Released,
+                Completed::Wake(w) => Complete::Wake(w),
+            }
+        }
+
+        pub fn poll(&self, cx: &mut Context<'_>) -> Poll<i32> {
+            self.0.poll(cx).map(|c| c.res)
+        }
+
+        /// The payload's value, after `poll` returned `Ready`.
+        pub fn value(&self) -> u64 {
+            self.0.with_payload(|p| p.value)
+        }
+
+        pub fn cancel(&self) -> bool {
+            self.0.cancel()
+        }
+
+        /// `None`: released now; `Some(cancel)`: still in flight, cancel to submit.
+        pub fn detach(&self) -> Option<bool> {
+            match self.0.detach() {
+                Detached::Released => None,
+                Detached::InFlight { cancel } => Some(cancel),
+            }
+        }
+    }
+
+    /// A multishot operation's arming.
+    pub struct Multishot(op::Multishot);
+
+    impl Multishot {
+        pub fn new() -> Multishot {
+            Multishot(op::Multishot::new())
+        }
+
+        pub fn try_arm(&self) -> bool {
+            self.0.try_arm()
+        }
+
+        pub fn ended(&self) {
+            self.0.ended()
+        }
+    }
+
+    impl Default for Multishot {
+        fn default() -> Self {
+            Multishot::new()
+        }
+    }
+}

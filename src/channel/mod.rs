@@ -29,8 +29,6 @@ mod queue;
 mod receiver;
 mod sender;
 mod unbounded;
-mod waiters;
-mod waker;
 
 #[cfg(all(test, not(loom)))]
 mod tests;
@@ -41,8 +39,8 @@ pub use sender::{SendFuture, Sender};
 
 use crate::loom::sync::atomic::{fence, AtomicUsize, Ordering};
 use crate::loom::sync::Arc;
+use crate::sync::wait_set::WaitSet;
 use queue::{PopError, PushError, Queue};
-use waiters::WaitSet;
 
 /// Creates a bounded channel holding at most `capacity` values: a send into a full channel
 /// waits until the receiver takes one (backpressure).

@@ -8,9 +8,9 @@ use std::task::{Context, Poll};
 
 use super::error::{RecvError, TryRecvError};
 use super::queue::PopError;
-use super::waiters::Waiter;
 use super::Chan;
 use crate::loom::sync::Arc;
+use crate::sync::wait_set::Waiter;
 
 /// The receiving half of a channel made by [`bounded`](crate::bounded) or
 /// [`unbounded`](crate::unbounded).

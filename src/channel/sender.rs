@@ -8,10 +8,10 @@ use std::task::{Context, Poll};
 
 use super::error::{SendError, TrySendError};
 use super::queue::PushError;
-use super::waiters::Waiter;
 use super::Chan;
 use crate::loom::sync::atomic::Ordering;
 use crate::loom::sync::Arc;
+use crate::sync::wait_set::Waiter;
 
 /// The sending half of a channel made by [`bounded`](crate::bounded) or
 /// [`unbounded`](crate::unbounded). Clone it to send from several tasks; it is `Send` and

@@ -13,18 +13,23 @@
 //! the BSDs. `DriverType::Auto` tries io_uring and falls back to epoll, saying why through
 //! `tracing`.
 
+mod capabilities;
 mod config;
-mod readiness;
+pub(crate) mod readiness;
 #[cfg(target_os = "linux")]
-mod uring;
+pub(crate) mod uring;
 
 use std::io;
 use std::time::Duration;
 
+pub use capabilities::Capabilities;
 pub use config::DriverType;
 pub use config::{DriverConfig, DriverConfigBuilder};
 
 /// A worker's driver.
+// One per worker, created in place and never moved: boxing the big variant would only add
+// an indirection to every turn.
+#[allow(clippy::large_enum_variant)]
 pub(crate) enum Driver {
     #[cfg(target_os = "linux")]
     Uring(uring::UringDriver),
@@ -72,7 +77,9 @@ impl Driver {
                 Ok(d) => Ok(Driver::Uring(d)),
                 Err(e) => {
                     tracing::info!(reason = %e, "io_uring unavailable, falling back to epoll");
-                    Ok(Driver::Epoll(readiness::ReadinessDriver::new()?))
+                    let mut d = readiness::ReadinessDriver::new()?;
+                    d.fallback = Some(e.to_string());
+                    Ok(Driver::Epoll(d))
                 }
             },
             #[cfg(target_os = "linux")]
@@ -105,6 +112,18 @@ impl Driver {
             Driver::Epoll(_) => DriverType::Epoll,
             #[cfg(not(target_os = "linux"))]
             Driver::Kqueue(_) => DriverType::Kqueue,
+        }
+    }
+
+    /// What this driver was granted.
+    pub(crate) fn capabilities(&self) -> Capabilities {
+        match self {
+            #[cfg(target_os = "linux")]
+            Driver::Uring(d) => d.capabilities(),
+            #[cfg(target_os = "linux")]
+            Driver::Epoll(d) => Capabilities::readiness(DriverType::Epoll, d.fallback.clone()),
+            #[cfg(not(target_os = "linux"))]
+            Driver::Kqueue(d) => Capabilities::readiness(DriverType::Kqueue, d.fallback.clone()),
         }
     }
 
@@ -143,6 +162,115 @@ impl Driver {
             Driver::Kqueue(d) => d.kernel_entries(),
         }
     }
+}
+
+/// The kind of I/O path the current thread's driver takes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum IoPath {
+    /// Completion-based: operations go to the ring.
+    #[cfg(target_os = "linux")]
+    Uring,
+    /// Readiness-based: try the syscall, wait for an event on `EAGAIN`.
+    Readiness,
+}
+
+impl Driver {
+    /// Which I/O path this driver takes.
+    pub(crate) fn io_path(&self) -> IoPath {
+        match self {
+            #[cfg(target_os = "linux")]
+            Driver::Uring(_) => IoPath::Uring,
+            #[cfg(target_os = "linux")]
+            Driver::Epoll(_) => IoPath::Readiness,
+            #[cfg(not(target_os = "linux"))]
+            Driver::Kqueue(_) => IoPath::Readiness,
+        }
+    }
+
+    /// Between two batches of tasks: hands the kernel what they queued and takes what is
+    /// ready, without blocking. `busy`: tasks are still queued (a readiness driver then
+    /// polls for events; otherwise it leaves that to the park).
+    pub(crate) fn turn(&mut self, busy: bool) -> io::Result<()> {
+        match self {
+            #[cfg(target_os = "linux")]
+            Driver::Uring(d) => {
+                if busy || !d.submit_wait() {
+                    d.turn()
+                } else {
+                    Ok(())
+                }
+            }
+            #[cfg(target_os = "linux")]
+            Driver::Epoll(d) if busy => d.park(Some(Duration::ZERO)),
+            #[cfg(not(target_os = "linux"))]
+            Driver::Kqueue(d) if busy => d.park(Some(Duration::ZERO)),
+            _ => Ok(()),
+        }
+    }
+
+    /// The readiness driver, if this is one.
+    pub(crate) fn as_readiness(&mut self) -> Option<&mut readiness::ReadinessDriver> {
+        match self {
+            #[cfg(target_os = "linux")]
+            Driver::Epoll(d) => Some(d),
+            #[cfg(not(target_os = "linux"))]
+            Driver::Kqueue(d) => Some(d),
+            #[cfg(target_os = "linux")]
+            Driver::Uring(_) => None,
+        }
+    }
+
+    /// The io_uring driver, if this is one.
+    #[cfg(target_os = "linux")]
+    pub(crate) fn as_uring(&mut self) -> Option<&mut uring::UringDriver> {
+        match self {
+            Driver::Uring(d) => Some(d),
+            _ => None,
+        }
+    }
+}
+
+/// Runs `f` on the current thread's driver: an error outside a runtime, or while the
+/// driver is busy (a re-entrant call, which the runtime never makes).
+pub(crate) fn with_current<R>(f: impl FnOnce(&mut Driver) -> R) -> io::Result<R> {
+    let core = crate::runtime::context::current().ok_or_else(no_runtime)?;
+    let mut d = core
+        .driver()
+        .try_borrow_mut()
+        .map_err(|_| io::Error::other("the I/O driver of this thread is busy (re-entrant use)"))?;
+    Ok(f(&mut d))
+}
+
+/// The I/O path of the current thread's driver.
+pub(crate) fn current_path() -> io::Result<IoPath> {
+    with_current(|d| d.io_path())
+}
+
+/// Runs `f` on the current thread's io_uring driver; `None` when there is none (no
+/// runtime, another driver, or the driver busy).
+#[cfg(target_os = "linux")]
+pub(crate) fn with_uring<R>(f: impl FnOnce(&mut uring::UringDriver) -> R) -> Option<R> {
+    with_current(|d| d.as_uring().map(f)).ok().flatten()
+}
+
+/// Runs `f` on the current thread's io_uring driver, or fails saying why not.
+#[cfg(target_os = "linux")]
+pub(crate) fn uring_io<R>(
+    f: impl FnOnce(&mut uring::UringDriver) -> io::Result<R>,
+) -> io::Result<R> {
+    with_current(|d| match d.as_uring() {
+        Some(u) => f(u),
+        None => Err(io::Error::other(
+            "an io_uring operation on a thread whose driver is not io_uring",
+        )),
+    })?
+}
+
+/// The error of an I/O call made with no runtime on the thread.
+pub(crate) fn no_runtime() -> io::Error {
+    io::Error::other(
+        "no hiver runtime on this thread: I/O must run inside Runtime::block_on or a spawned task",
+    )
 }
 
 fn unsupported(kind: DriverType, why: &str) -> io::Error {

@@ -12,6 +12,12 @@ pub(crate) struct Counters {
     pub(crate) local_overflows: AtomicU64,
     pub(crate) kernel_entries: AtomicU64,
     pub(crate) timers: AtomicU64,
+    pub(crate) io_submitted: AtomicU64,
+    pub(crate) io_completed: AtomicU64,
+    pub(crate) io_in_flight: AtomicU64,
+    pub(crate) io_cancels: AtomicU64,
+    pub(crate) buf_starved: AtomicU64,
+    pub(crate) cq_overflows: AtomicU64,
 }
 
 /// A snapshot of one worker's counters.
@@ -39,6 +45,20 @@ pub struct WorkerMetrics {
     pub kernel_entries: u64,
     /// Timers allocated in the worker's wheel (pending, or fired and not yet observed).
     pub timers: u64,
+    /// io_uring operations submitted by this worker.
+    pub io_submitted: u64,
+    /// io_uring completions of those operations.
+    pub io_completed: u64,
+    /// io_uring operations in flight now (as of the worker's last turn).
+    pub io_in_flight: u64,
+    /// io_uring cancellations asked for (dropped futures, closed sockets).
+    pub io_cancels: u64,
+    /// Receives that found the provided-buffer ring empty (`ENOBUFS`) and fell back to a
+    /// buffer of their own.
+    pub buf_starved: u64,
+    /// Completions the kernel dropped because the CQ was full (with `FEAT_NODROP` it keeps
+    /// them and this stays 0).
+    pub cq_overflows: u64,
 }
 
 impl Counters {
@@ -53,6 +73,12 @@ impl Counters {
             local_overflows: g(&self.local_overflows),
             kernel_entries: g(&self.kernel_entries),
             timers: g(&self.timers),
+            io_submitted: g(&self.io_submitted),
+            io_completed: g(&self.io_completed),
+            io_in_flight: g(&self.io_in_flight),
+            io_cancels: g(&self.io_cancels),
+            buf_starved: g(&self.buf_starved),
+            cq_overflows: g(&self.cq_overflows),
         }
     }
 }

@@ -19,7 +19,7 @@ pub use builder::{Builder, RuntimeConfig};
 pub use metrics::{RuntimeMetrics, WorkerMetrics};
 pub use spawn::{spawn, spawn_local, spawn_on};
 
-use crate::driver::{Driver, DriverType};
+use crate::driver::{Capabilities, Driver, DriverType};
 use crate::loom::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use crate::task::JoinHandle;
 use std::sync::Arc;
@@ -31,6 +31,7 @@ pub(crate) struct Handle {
     pub(crate) workers: Vec<Arc<Shared>>,
     pub(crate) config: RuntimeConfig,
     pub(crate) driver: DriverType,
+    pub(crate) capabilities: Capabilities,
     pub(crate) clock: crate::time::clock::Clock,
     next_id: AtomicU64,
 }
@@ -85,7 +86,7 @@ impl Runtime {
     pub(crate) fn start(config: RuntimeConfig) -> io::Result<Runtime> {
         let n = config.workers();
         let workers: Vec<Arc<Shared>> = (0..n).map(|i| Arc::new(Shared::new(i))).collect();
-        let (tx, rx) = mpsc::channel::<(usize, io::Result<DriverType>)>();
+        let (tx, rx) = mpsc::channel::<(usize, io::Result<Capabilities>)>();
         let mut threads = Vec::with_capacity(n);
         let mut go = Vec::with_capacity(n);
         for (i, shared) in workers.iter().enumerate() {
@@ -110,11 +111,11 @@ impl Runtime {
             }
         }
         drop(tx);
-        let mut kind = None;
+        let mut caps = None;
         let mut failure = None;
         for _ in 0..n {
             match rx.recv() {
-                Ok((_, Ok(k))) => kind = kind.or(Some(k)),
+                Ok((_, Ok(c))) => caps = caps.or(Some(c)),
                 Ok((i, Err(e))) => {
                     failure = failure.or(Some(io::Error::new(e.kind(), format!("worker {i}: {e}"))))
                 }
@@ -131,11 +132,14 @@ impl Runtime {
             join_all(threads);
             return Err(e);
         }
-        let driver = kind.unwrap_or(config.driver_type);
+        let capabilities =
+            caps.unwrap_or_else(|| Capabilities::readiness(config.driver_type, None));
+        let driver = capabilities.driver;
         let handle = Arc::new(Handle {
             workers,
             config,
             driver,
+            capabilities,
             clock: crate::time::clock::Clock::new(),
             next_id: AtomicU64::new(1),
         });
@@ -143,7 +147,15 @@ impl Runtime {
             // A worker that is gone already reported its failure above.
             let _ = g.send(handle.clone());
         }
-        tracing::debug!(driver = %driver, workers = n, "hiver runtime built");
+        tracing::debug!(
+            driver = %driver,
+            workers = n,
+            setup_flags = format_args!("{:#x}", handle.capabilities.setup_flags),
+            features = format_args!("{:#x}", handle.capabilities.features),
+            sq_entries = handle.capabilities.sq_entries,
+            fallback = handle.capabilities.fallback.as_deref().unwrap_or("none"),
+            "hiver runtime built"
+        );
         Ok(Runtime {
             caller_shared: Arc::new(Shared::new(usize::MAX)),
             handle,
@@ -156,6 +168,12 @@ impl Runtime {
     /// The driver the workers run (after `Auto` resolved it).
     pub fn driver_type(&self) -> DriverType {
         self.handle.driver
+    }
+
+    /// What the kernel offered and the runtime chose: driver, io_uring setup flags and
+    /// features, ring sizes, and why `Auto` fell back, if it did.
+    pub fn capabilities(&self) -> Capabilities {
+        self.handle.capabilities.clone()
     }
 
     /// Number of worker threads.
@@ -229,10 +247,16 @@ impl Runtime {
             core.fire_timers();
             if root.woken.swap(false, Ordering::AcqRel) {
                 if let Poll::Ready(out) = future.as_mut().poll(&mut cx) {
+                    // Hand the kernel what the last polls queued (closes of sockets
+                    // dropped on the way out among it): nothing runs this driver until
+                    // the next block_on.
+                    core.flush_driver();
                     return Ok(out);
                 }
             }
-            if core.run_ready() || root.woken.load(Ordering::Acquire) || core.has_ready() {
+            let ran = core.run_ready();
+            if ran || root.woken.load(Ordering::Acquire) || core.has_ready() {
+                core.turn_driver();
                 continue;
             }
             // A paused clock with nothing else to do here jumps to the next timer.
@@ -266,7 +290,7 @@ impl Wake for RootWaker {
 fn worker_main(
     shared: Arc<Shared>,
     cfg: RuntimeConfig,
-    tx: mpsc::Sender<(usize, io::Result<DriverType>)>,
+    tx: mpsc::Sender<(usize, io::Result<Capabilities>)>,
     go: mpsc::Receiver<Arc<Handle>>,
 ) {
     let i = shared.index;
@@ -281,7 +305,7 @@ fn worker_main(
         }
     };
     let _ = shared.unparker.set(driver.unparker());
-    let _ = tx.send((i, Ok(driver.kind())));
+    let _ = tx.send((i, Ok(driver.capabilities())));
     drop(tx);
     // No handle: start-up failed on another worker.
     let Ok(handle) = go.recv() else { return };

@@ -285,6 +285,47 @@ impl Core {
         ran > 0
     }
 
+    /// The driver of this worker.
+    pub(crate) fn driver(&self) -> &RefCell<Driver> {
+        &self.driver
+    }
+
+    /// After a batch of tasks: the driver submits what they queued and takes what is ready.
+    pub(crate) fn turn_driver(&self) {
+        let busy = self.has_ready();
+        let mut d = self.driver.borrow_mut();
+        if let Err(e) = d.turn(busy) {
+            tracing::error!(worker = self.shared.index, error = %e, "driver turn failed");
+        }
+        self.record(&mut d);
+    }
+
+    /// Copies the driver's counters into the worker's.
+    fn record(&self, d: &mut Driver) {
+        let c = &self.shared.counters;
+        c.kernel_entries
+            .store(d.kernel_entries(), Ordering::Relaxed);
+        #[cfg(target_os = "linux")]
+        if let Some(u) = d.as_uring() {
+            let s = u.stats();
+            c.io_submitted.store(s.submitted, Ordering::Relaxed);
+            c.io_completed.store(s.completions, Ordering::Relaxed);
+            c.io_in_flight.store(s.in_flight, Ordering::Relaxed);
+            c.io_cancels.store(s.cancels, Ordering::Relaxed);
+            c.buf_starved.store(s.starved, Ordering::Relaxed);
+            c.cq_overflows.store(s.overflow, Ordering::Relaxed);
+        }
+    }
+
+    /// Submits what is queued and takes what is ready, without waiting.
+    pub(crate) fn flush_driver(&self) {
+        let mut d = self.driver.borrow_mut();
+        if let Err(e) = d.turn(true) {
+            tracing::error!(worker = self.shared.index, error = %e, "driver flush failed");
+        }
+        self.record(&mut d);
+    }
+
     pub(crate) fn has_ready(&self) -> bool {
         !self.local.borrow().is_empty() || !self.shared.inbox.is_empty()
     }
@@ -314,10 +355,7 @@ impl Core {
         if let Err(e) = d.park(timeout) {
             tracing::error!(worker = self.shared.index, error = %e, "driver park failed");
         }
-        self.shared
-            .counters
-            .kernel_entries
-            .store(d.kernel_entries(), Ordering::Relaxed);
+        self.record(&mut d);
     }
 
     /// The worker loop, until shutdown.
@@ -329,6 +367,7 @@ impl Core {
             }
             self.fire_timers();
             if self.run_ready() {
+                self.turn_driver();
                 continue;
             }
             self.park();

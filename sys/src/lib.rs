@@ -7,6 +7,8 @@
 //!   targets and miri drive.
 //! - `epoll` (Linux) and `kqueue` (macOS, FreeBSD and the other BSDs): thin readiness
 //!   shims with the same function names, each with a waker (eventfd or `EVFILT_USER`).
+//! - [`sockaddr`]: socket addresses in the kernel's encoding, for operations that point at
+//!   one.
 //!
 //! Every syscall goes through [`rustix`] with its `linux_raw` backend: no libc on Linux.
 //!
@@ -27,5 +29,6 @@ pub mod epoll;
     target_os = "dragonfly"
 ))]
 pub mod kqueue;
+pub mod sockaddr;
 #[cfg(target_os = "linux")]
 pub mod uring;

@@ -191,6 +191,30 @@ impl Ring {
         .map(drop)
     }
 
+    /// Removes the buffer ring of group `bgid` from the kernel but never frees its memory:
+    /// for buffers still read by someone when the ring goes away.
+    ///
+    /// # Errors
+    ///
+    /// `NotFound` when no such group exists; the kernel's errno otherwise (the memory is
+    /// leaked either way).
+    pub fn leak_buf_ring(&mut self, bgid: u16) -> io::Result<()> {
+        let pos = self
+            .buf_rings
+            .iter()
+            .position(|b| b.group() == bgid)
+            .ok_or_else(|| {
+                io::Error::new(
+                    io::ErrorKind::NotFound,
+                    format!("io_uring: no buffer group {bgid}"),
+                )
+            })?;
+        let ring = self.buf_rings.swap_remove(pos);
+        let r = self.unregister_buf_ring(bgid);
+        std::mem::forget(ring);
+        r
+    }
+
     /// Removes the buffer ring of group `bgid` and frees its memory.
     ///
     /// # Errors

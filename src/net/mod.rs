@@ -1,0 +1,12 @@
+//! Sockets on every driver, public as [`crate::io`] (the guide's path): TCP and UDP.
+//!
+//! One type per socket kind works on whichever driver the current thread runs: on io_uring
+//! every accept, connect, receive and send is a ring operation (receives land in a
+//! provided-buffer ring and are copied out, so the kernel never writes into the caller's
+//! memory); on epoll and kqueue the socket is non-blocking and registered edge-triggered
+//! with the driver of the thread that first uses it.
+
+pub(crate) mod socket;
+pub(crate) mod stream;
+pub(crate) mod tcp;
+pub(crate) mod udp;

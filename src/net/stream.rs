@@ -1,0 +1,659 @@
+//! Reading and writing a stream socket on every driver: the two halves' state
+//! ([`Reader`], [`Writer`]) and their operation futures.
+//!
+//! **Cancel safety of `read`.** On a readiness driver a dropped read did nothing. On
+//! io_uring the receive may already be in the kernel: dropping the future asks for its
+//! cancellation but keeps the operation in the [`Reader`]; the next read adopts it, so bytes
+//! the kernel delivered before the cancel won are returned then (what does not fit the
+//! next caller's buffer waits in the reader's stash). Nothing is lost, and the kernel only
+//! ever writes into driver-owned memory.
+//!
+//! **Writes.** On io_uring the bytes are copied into the send, so the kernel never reads the
+//! caller's memory. A write whose future is dropped after it queued its send still sends
+//! all of it (see [`Writer`]); one dropped before sent nothing. `write_all` dropped midway
+//! has sent a prefix (as tokio's), so it is not cancel-safe.
+
+use std::future::Future;
+use std::io::{self, IoSlice, IoSliceMut};
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use rustix::net::RecvFlags;
+
+use super::socket::{Socket, SEND_FLAGS};
+use crate::driver::readiness::Direction;
+use crate::driver::{current_path, IoPath};
+use crate::sync::wait_set::Waiter;
+
+#[cfg(target_os = "linux")]
+use crate::driver::uring::{
+    buf::BUF_LEN,
+    limit::max_ops_per_fd,
+    ops::{self, Recv, Send, UringOp},
+};
+#[cfg(target_os = "linux")]
+use crate::loom::sync::atomic::Ordering;
+
+/// The most bytes one io_uring send copies and submits.
+#[cfg(target_os = "linux")]
+const MAX_SEND: usize = 256 * 1024;
+
+/// Where a read puts its bytes.
+pub(crate) enum Dest<'a, 'b> {
+    Slice(&'a mut [u8]),
+    Vectored(&'a mut [IoSliceMut<'b>]),
+}
+
+impl Dest<'_, '_> {
+    fn len(&self) -> usize {
+        match self {
+            Dest::Slice(b) => b.len(),
+            Dest::Vectored(bs) => bs.iter().map(|b| b.len()).sum(),
+        }
+    }
+
+    /// Copies as much of `src` as fits; returns how much.
+    fn fill(&mut self, src: &[u8]) -> usize {
+        match self {
+            Dest::Slice(b) => {
+                let n = src.len().min(b.len());
+                b[..n].copy_from_slice(&src[..n]);
+                n
+            }
+            Dest::Vectored(bs) => {
+                let mut done = 0;
+                for b in bs.iter_mut() {
+                    if done == src.len() {
+                        break;
+                    }
+                    let n = (src.len() - done).min(b.len());
+                    b[..n].copy_from_slice(&src[done..done + n]);
+                    done += n;
+                }
+                done
+            }
+        }
+    }
+
+    fn recv_now(&mut self, sock: &Socket) -> io::Result<usize> {
+        match self {
+            Dest::Slice(b) => rustix::net::recv(sock.fd(), &mut **b, RecvFlags::empty())
+                .map(|(n, _)| n)
+                .map_err(Into::into),
+            Dest::Vectored(bs) => rustix::io::readv(sock.fd(), bs).map_err(Into::into),
+        }
+    }
+}
+
+/// The read side of a stream: an adopted receive still in flight, and bytes received
+/// beyond what a caller asked for.
+#[derive(Default)]
+pub(crate) struct Reader {
+    #[cfg(target_os = "linux")]
+    pending: Option<UringOp<Recv>>,
+    stash: Vec<u8>,
+    stash_pos: usize,
+    waiter: Waiter,
+    #[cfg(target_os = "linux")]
+    limit_waiter: Waiter,
+}
+
+impl Reader {
+    fn take_stash(&mut self, dest: &mut Dest<'_, '_>) -> Option<usize> {
+        if self.stash_pos >= self.stash.len() {
+            return None;
+        }
+        let n = dest.fill(&self.stash[self.stash_pos..]);
+        self.stash_pos += n;
+        if self.stash_pos == self.stash.len() {
+            self.stash.clear();
+            self.stash_pos = 0;
+        }
+        Some(n)
+    }
+
+    #[cfg(target_os = "linux")]
+    fn keep(&mut self, rest: &[u8]) {
+        if !rest.is_empty() {
+            self.stash.extend_from_slice(rest);
+        }
+    }
+
+    /// Reads into `dest`.
+    pub(crate) fn read<'a, 'b>(
+        &'a mut self,
+        sock: &'a Socket,
+        dest: Dest<'a, 'b>,
+    ) -> ReadFuture<'a, 'b> {
+        ReadFuture {
+            sock,
+            reader: self,
+            dest,
+        }
+    }
+
+    /// Reads into `buf`'s spare capacity (the owned-buffer form). On io_uring, with nothing
+    /// adopted or stashed, the kernel receives straight into `buf`.
+    pub(crate) async fn read_owned(
+        &mut self,
+        sock: &Socket,
+        mut buf: Vec<u8>,
+    ) -> (io::Result<usize>, Vec<u8>) {
+        if buf.capacity() == buf.len() {
+            return (Ok(0), buf);
+        }
+        #[cfg(target_os = "linux")]
+        if self.pending.is_none()
+            && self.stashed() == 0
+            && matches!(current_path(), Ok(IoPath::Uring))
+        {
+            return OwnedRead {
+                sock,
+                reader: self,
+                buf: Some(buf),
+            }
+            .await;
+        }
+        let len = buf.len();
+        buf.resize(buf.capacity(), 0);
+        let r = self.read(sock, Dest::Slice(&mut buf[len..])).await;
+        buf.truncate(len + r.as_ref().map_or(0, |n| *n));
+        (r, buf)
+    }
+
+    /// Bytes kept for the next read (received for a dropped read).
+    pub(crate) fn stashed(&self) -> usize {
+        self.stash.len() - self.stash_pos
+    }
+}
+
+/// The future of [`Reader::read`].
+pub(crate) struct ReadFuture<'a, 'b> {
+    sock: &'a Socket,
+    reader: &'a mut Reader,
+    dest: Dest<'a, 'b>,
+}
+
+impl Future for ReadFuture<'_, '_> {
+    type Output = io::Result<usize>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<usize>> {
+        let this = self.get_mut();
+        if this.dest.len() == 0 {
+            return Poll::Ready(Ok(0));
+        }
+        if let Some(n) = this.reader.take_stash(&mut this.dest) {
+            return Poll::Ready(Ok(n));
+        }
+        match current_path() {
+            Err(e) => Poll::Ready(Err(e)),
+            #[cfg(target_os = "linux")]
+            Ok(IoPath::Uring) => this.poll_uring(cx),
+            Ok(IoPath::Readiness) => {
+                let (sock, dest) = (this.sock, &mut this.dest);
+                sock.poll_io(Direction::Read, &mut this.reader.waiter, cx, || {
+                    dest.recv_now(sock)
+                })
+            }
+        }
+    }
+}
+
+#[cfg(target_os = "linux")]
+impl ReadFuture<'_, '_> {
+    fn poll_uring(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<usize>> {
+        loop {
+            let Some(op) = &self.reader.pending else {
+                let permit = match self.sock.limit.poll_acquire(
+                    max_ops_per_fd(),
+                    &mut self.reader.limit_waiter,
+                    cx,
+                ) {
+                    Poll::Ready(p) => p,
+                    Poll::Pending => return Poll::Pending,
+                };
+                let (fd, max) = (self.sock.raw(), self.dest.len());
+                match crate::driver::uring_io(|d| ops::recv_provided(d, fd, max, Some(permit))) {
+                    Ok(op) => self.reader.pending = Some(op),
+                    Err(e) => return Poll::Ready(Err(e)),
+                }
+                continue;
+            };
+            let done = match op.poll(cx) {
+                Poll::Ready(d) => d,
+                Poll::Pending => return Poll::Pending,
+            };
+            let op = self.reader.pending.take().expect("polled above");
+            match ops::result(done) {
+                Ok(n) => return Poll::Ready(self.deliver(&op, n)),
+                Err(e) => match e.raw_os_error().map(rustix::io::Errno::from_raw_os_error) {
+                    // Cancelled for a dropped read before any byte came: start afresh.
+                    Some(rustix::io::Errno::CANCELED | rustix::io::Errno::INTR) => {}
+                    // The pool ran dry: this receive brings its own buffer.
+                    Some(rustix::io::Errno::NOBUFS) => {
+                        crate::driver::with_uring(|d| d.pool().0.starved += 1);
+                        let permit = match self.sock.limit.poll_acquire(
+                            max_ops_per_fd(),
+                            &mut self.reader.limit_waiter,
+                            cx,
+                        ) {
+                            Poll::Ready(p) => p,
+                            Poll::Pending => return Poll::Pending,
+                        };
+                        let fd = self.sock.raw();
+                        let buf = Vec::with_capacity(self.dest.len().min(BUF_LEN as usize));
+                        match crate::driver::uring_io(|d| ops::recv_into(d, fd, buf, Some(permit)))
+                        {
+                            Ok(op) => self.reader.pending = Some(op),
+                            Err(e) => return Poll::Ready(Err(e)),
+                        }
+                    }
+                    // A non-blocking socket: the ring wants a blocking one.
+                    Some(rustix::io::Errno::AGAIN) => {
+                        if let Err(e) = self.sock.make_blocking() {
+                            return Poll::Ready(Err(e));
+                        }
+                    }
+                    _ => return Poll::Ready(Err(e)),
+                },
+            }
+        }
+    }
+
+    /// Copies a completed receive's `n` bytes out; what does not fit is stashed.
+    fn deliver(&mut self, op: &UringOp<Recv>, n: usize) -> io::Result<usize> {
+        op.with_payload(|p| {
+            let bytes: &[u8] = if let Some(lent) = &p.lent {
+                lent.bytes()
+            } else if p.was_provided() && n > 0 {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    "io_uring receive completed without its buffer",
+                ));
+            } else {
+                let start = p.own.len();
+                p.set_own_len(n);
+                &p.own[start..]
+            };
+            let copied = self.dest.fill(bytes);
+            self.reader.keep(&bytes[copied..]);
+            Ok(copied)
+        })
+    }
+}
+
+impl Drop for ReadFuture<'_, '_> {
+    fn drop(&mut self) {
+        // A receive still in flight stays with the reader (the next read adopts it); ask
+        // the kernel to stop it.
+        #[cfg(target_os = "linux")]
+        if let Some(op) = &self.reader.pending {
+            if !op.is_complete() {
+                op.cancel();
+            }
+        }
+        self.sock.leave(Direction::Read, &mut self.reader.waiter);
+        #[cfg(target_os = "linux")]
+        self.sock.limit.cancel(&mut self.reader.limit_waiter);
+    }
+}
+
+/// A zero-copy owned read on io_uring: the receive goes into the caller's buffer, and stays
+/// with the reader if the future is dropped (the next read adopts it).
+#[cfg(target_os = "linux")]
+struct OwnedRead<'a> {
+    sock: &'a Socket,
+    reader: &'a mut Reader,
+    buf: Option<Vec<u8>>,
+}
+
+#[cfg(target_os = "linux")]
+impl Future for OwnedRead<'_> {
+    type Output = (io::Result<usize>, Vec<u8>);
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.get_mut();
+        loop {
+            let Some(op) = &this.reader.pending else {
+                let permit = match this.sock.limit.poll_acquire(
+                    max_ops_per_fd(),
+                    &mut this.reader.limit_waiter,
+                    cx,
+                ) {
+                    Poll::Ready(p) => p,
+                    Poll::Pending => return Poll::Pending,
+                };
+                let buf = this.buf.take().expect("buffer held until submitted");
+                let fd = this.sock.raw();
+                match crate::driver::uring_io(|d| ops::recv_into(d, fd, buf, Some(permit))) {
+                    Ok(op) => this.reader.pending = Some(op),
+                    // The buffer went with the failed operation.
+                    Err(e) => return Poll::Ready((Err(e), Vec::new())),
+                }
+                continue;
+            };
+            let done = match op.poll(cx) {
+                Poll::Ready(d) => d,
+                Poll::Pending => return Poll::Pending,
+            };
+            let op = this.reader.pending.take().expect("polled above");
+            let r = ops::result(done);
+            let buf = op.with_payload(|p| {
+                if let Ok(n) = r {
+                    p.set_own_len(n);
+                }
+                std::mem::take(&mut p.own)
+            });
+            return Poll::Ready((r, buf));
+        }
+    }
+}
+
+#[cfg(target_os = "linux")]
+impl Drop for OwnedRead<'_> {
+    fn drop(&mut self) {
+        if let Some(op) = &self.reader.pending {
+            if !op.is_complete() {
+                op.cancel();
+            }
+        }
+        self.sock.limit.cancel(&mut self.reader.limit_waiter);
+    }
+}
+
+impl std::fmt::Debug for Reader {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Reader")
+            .field("stashed", &self.stashed())
+            .finish_non_exhaustive()
+    }
+}
+
+/// The write side of a stream.
+///
+/// On io_uring a write copies its bytes into a send (`MSG_WAITALL`: the kernel retries it
+/// until every byte went), queues it, and waits for it. A send once queued is never
+/// cancelled: if the write's future is dropped first, the send still completes, and the
+/// next write (or [`flush`](Writer::flush)) waits for it and reports its error, so sends
+/// stay in order, one in flight per stream.
+#[derive(Default)]
+pub(crate) struct Writer {
+    waiter: Waiter,
+    #[cfg(target_os = "linux")]
+    limit_waiter: Waiter,
+    /// The send an earlier write queued.
+    #[cfg(target_os = "linux")]
+    behind: Option<UringOp<Send>>,
+}
+
+impl std::fmt::Debug for Writer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut d = f.debug_struct("Writer");
+        #[cfg(target_os = "linux")]
+        d.field("send_in_flight", &self.behind.is_some());
+        d.finish_non_exhaustive()
+    }
+}
+
+/// What a write sends.
+pub(crate) enum Src<'a, 'b> {
+    Slice(&'a [u8]),
+    Vectored(&'a [IoSlice<'b>]),
+}
+
+impl Src<'_, '_> {
+    fn len(&self) -> usize {
+        match self {
+            Src::Slice(b) => b.len(),
+            Src::Vectored(bs) => bs.iter().map(|b| b.len()).sum(),
+        }
+    }
+
+    #[cfg(target_os = "linux")]
+    fn gather(&self, max: usize) -> Vec<u8> {
+        let mut v = Vec::with_capacity(self.len().min(max));
+        match self {
+            Src::Slice(b) => v.extend_from_slice(&b[..b.len().min(max)]),
+            Src::Vectored(bs) => {
+                for b in bs.iter() {
+                    let room = max - v.len();
+                    if room == 0 {
+                        break;
+                    }
+                    v.extend_from_slice(&b[..b.len().min(room)]);
+                }
+            }
+        }
+        v
+    }
+
+    fn send_now(&self, sock: &Socket) -> io::Result<usize> {
+        match self {
+            Src::Slice(b) => rustix::net::send(sock.fd(), b, SEND_FLAGS),
+            Src::Vectored(bs) => rustix::net::sendmsg(
+                sock.fd(),
+                bs,
+                &mut rustix::net::SendAncillaryBuffer::default(),
+                SEND_FLAGS,
+            ),
+        }
+        .map_err(Into::into)
+    }
+}
+
+impl Writer {
+    /// Writes some of `src`.
+    pub(crate) fn write<'a, 'b>(
+        &'a mut self,
+        sock: &'a Arc<Socket>,
+        src: Src<'a, 'b>,
+    ) -> WriteFuture<'a, 'b> {
+        WriteFuture {
+            sock,
+            writer: self,
+            src,
+            #[cfg(target_os = "linux")]
+            queued: None,
+        }
+    }
+
+    /// Waits until every byte written was handed to the kernel; the error of a send that
+    /// failed meanwhile.
+    pub(crate) async fn flush(&mut self, sock: &Arc<Socket>) -> io::Result<()> {
+        #[cfg(target_os = "linux")]
+        return std::future::poll_fn(|cx| self.poll_settle(sock, cx)).await;
+        #[cfg(not(target_os = "linux"))]
+        {
+            let _ = sock;
+            Ok(())
+        }
+    }
+
+    /// Shuts the write side down after what was written: at once, or when the send in
+    /// flight ends.
+    pub(crate) fn shutdown_write(&self, sock: &Socket) -> io::Result<()> {
+        #[cfg(target_os = "linux")]
+        if let Some(op) = &self.behind {
+            if !op.is_complete() {
+                sock.shutdown_after_send.store(true, Ordering::SeqCst);
+                // The send's end runs the shutdown, unless it ended meanwhile: then
+                // whichever side takes the flag does it.
+                if !op.is_complete() || !sock.shutdown_after_send.swap(false, Ordering::SeqCst) {
+                    return Ok(());
+                }
+            }
+        }
+        sock.shutdown(std::net::Shutdown::Write)
+    }
+
+    /// Writes from `buf`, given and returned (the owned-buffer form): on io_uring the kernel
+    /// sends straight from it, and the call waits for the send.
+    pub(crate) async fn write_owned(
+        &mut self,
+        sock: &Arc<Socket>,
+        buf: Vec<u8>,
+    ) -> (io::Result<usize>, Vec<u8>) {
+        if buf.is_empty() {
+            return (Ok(0), buf);
+        }
+        #[cfg(target_os = "linux")]
+        if matches!(current_path(), Ok(IoPath::Uring)) {
+            if let Err(e) = self.flush(sock).await {
+                return (Err(e), buf);
+            }
+            let permit = sock.permit().await;
+            let fd = sock.raw();
+            let op = match crate::driver::uring_io(|d| ops::send(d, fd, buf, None, Some(permit))) {
+                Ok(op) => op,
+                Err(e) => return (Err(e), Vec::new()),
+            };
+            let done = std::future::poll_fn(|cx| op.poll(cx)).await;
+            let buf = op.with_payload(|p| std::mem::take(&mut p.data));
+            return (ops::result(done), buf);
+        }
+        let r = self.write(sock, Src::Slice(&buf)).await;
+        (r, buf)
+    }
+
+    /// Writes all of `buf`.
+    pub(crate) async fn write_all(&mut self, sock: &Arc<Socket>, mut buf: &[u8]) -> io::Result<()> {
+        while !buf.is_empty() {
+            let n = self.write(sock, Src::Slice(buf)).await?;
+            if n == 0 {
+                return Err(io::Error::new(
+                    io::ErrorKind::WriteZero,
+                    "the socket accepted no bytes",
+                ));
+            }
+            buf = &buf[n..];
+        }
+        Ok(())
+    }
+
+    /// Waits for the send an earlier write queued; sends what the kernel left of it.
+    #[cfg(target_os = "linux")]
+    fn poll_settle(&mut self, sock: &Arc<Socket>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        loop {
+            let Some(op) = &self.behind else {
+                return Poll::Ready(Ok(()));
+            };
+            let done = match op.poll(cx) {
+                Poll::Ready(d) => d,
+                Poll::Pending => return Poll::Pending,
+            };
+            let op = self.behind.take().expect("polled above");
+            let (rest, again) = match ops::result(done) {
+                Ok(n) => {
+                    let rest = op.with_payload(|p| p.data.split_off(n.min(p.data.len())));
+                    if rest.is_empty() {
+                        continue;
+                    }
+                    (rest, false)
+                }
+                // A non-blocking socket: the ring wants a blocking one; send it again.
+                Err(e) if e.raw_os_error() == Some(rustix::io::Errno::AGAIN.raw_os_error()) => {
+                    (op.with_payload(|p| std::mem::take(&mut p.data)), true)
+                }
+                Err(e) => return Poll::Ready(Err(e)),
+            };
+            if again {
+                if let Err(e) = sock.make_blocking() {
+                    return Poll::Ready(Err(e));
+                }
+            }
+            // Interrupted short of the end (a signal): queue the rest.
+            if let Err(e) = self.queue(sock, rest, None) {
+                return Poll::Ready(Err(e));
+            }
+        }
+    }
+
+    /// Queues a send of `data` that nobody waits for.
+    #[cfg(target_os = "linux")]
+    fn queue(
+        &mut self,
+        sock: &Arc<Socket>,
+        data: Vec<u8>,
+        permit: Option<crate::driver::uring::limit::Permit>,
+    ) -> io::Result<()> {
+        let fd = sock.raw();
+        let after: Arc<dyn ops::AfterSend> = sock.clone();
+        let mut op = crate::driver::uring_io(|d| ops::send(d, fd, data, Some(after), permit))?;
+        op.keep_running();
+        self.behind = Some(op);
+        Ok(())
+    }
+}
+
+/// The future of [`Writer::write`].
+pub(crate) struct WriteFuture<'a, 'b> {
+    sock: &'a Arc<Socket>,
+    writer: &'a mut Writer,
+    src: Src<'a, 'b>,
+    /// Bytes this write queued (io_uring), once it did.
+    #[cfg(target_os = "linux")]
+    queued: Option<usize>,
+}
+
+impl Future for WriteFuture<'_, '_> {
+    type Output = io::Result<usize>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<usize>> {
+        let this = self.get_mut();
+        if this.src.len() == 0 {
+            return Poll::Ready(Ok(0));
+        }
+        match current_path() {
+            Err(e) => Poll::Ready(Err(e)),
+            #[cfg(target_os = "linux")]
+            Ok(IoPath::Uring) => this.poll_uring(cx),
+            Ok(IoPath::Readiness) => {
+                let (sock, src) = (this.sock, &this.src);
+                sock.poll_io(Direction::Write, &mut this.writer.waiter, cx, || {
+                    src.send_now(sock)
+                })
+            }
+        }
+    }
+}
+
+#[cfg(target_os = "linux")]
+impl WriteFuture<'_, '_> {
+    fn poll_uring(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<usize>> {
+        // The previous send first (order, and its error); then ours, queued once, and
+        // waited for.
+        match self.writer.poll_settle(self.sock, cx) {
+            Poll::Ready(Ok(())) => {}
+            Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
+            Poll::Pending => return Poll::Pending,
+        }
+        if let Some(n) = self.queued {
+            return Poll::Ready(Ok(n));
+        }
+        let permit =
+            match self
+                .sock
+                .limit
+                .poll_acquire(max_ops_per_fd(), &mut self.writer.limit_waiter, cx)
+            {
+                Poll::Ready(p) => p,
+                Poll::Pending => return Poll::Pending,
+            };
+        let data = self.src.gather(MAX_SEND);
+        let n = data.len();
+        if let Err(e) = self.writer.queue(self.sock, data, Some(permit)) {
+            return Poll::Ready(Err(e));
+        }
+        self.queued = Some(n);
+        self.poll_uring(cx)
+    }
+}
+
+impl Drop for WriteFuture<'_, '_> {
+    fn drop(&mut self) {
+        self.sock.leave(Direction::Write, &mut self.writer.waiter);
+        #[cfg(target_os = "linux")]
+        self.sock.limit.cancel(&mut self.writer.limit_waiter);
+    }
+}
