@@ -29,7 +29,7 @@ use crate::sync::wait_set::Waiter;
 #[cfg(target_os = "linux")]
 use crate::driver::uring::{
     buf::BUF_LEN,
-    limit::max_ops_per_fd,
+    limit::poll_stream_permit,
     ops::{self, Recv, Send, UringOp},
 };
 #[cfg(target_os = "linux")]
@@ -205,16 +205,13 @@ impl ReadFuture<'_, '_> {
     fn poll_uring(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<usize>> {
         loop {
             let Some(op) = &self.reader.pending else {
-                let permit = match self.sock.limit.poll_acquire(
-                    max_ops_per_fd(),
-                    &mut self.reader.limit_waiter,
-                    cx,
-                ) {
-                    Poll::Ready(p) => p,
-                    Poll::Pending => return Poll::Pending,
-                };
+                let permit =
+                    match poll_stream_permit(&self.sock.limit, &mut self.reader.limit_waiter, cx) {
+                        Poll::Ready(p) => p,
+                        Poll::Pending => return Poll::Pending,
+                    };
                 let (fd, max) = (self.sock.raw(), self.dest.len());
-                match crate::driver::uring_io(|d| ops::recv_provided(d, fd, max, Some(permit))) {
+                match crate::driver::uring_io(|d| ops::recv_provided(d, fd, max, permit)) {
                     Ok(op) => self.reader.pending = Some(op),
                     Err(e) => return Poll::Ready(Err(e)),
                 }
@@ -233,8 +230,8 @@ impl ReadFuture<'_, '_> {
                     // The pool ran dry: this receive brings its own buffer.
                     Some(rustix::io::Errno::NOBUFS) => {
                         crate::driver::with_uring(|d| d.pool().0.starved += 1);
-                        let permit = match self.sock.limit.poll_acquire(
-                            max_ops_per_fd(),
+                        let permit = match poll_stream_permit(
+                            &self.sock.limit,
                             &mut self.reader.limit_waiter,
                             cx,
                         ) {
@@ -243,8 +240,7 @@ impl ReadFuture<'_, '_> {
                         };
                         let fd = self.sock.raw();
                         let buf = Vec::with_capacity(self.dest.len().min(BUF_LEN as usize));
-                        match crate::driver::uring_io(|d| ops::recv_into(d, fd, buf, Some(permit)))
-                        {
+                        match crate::driver::uring_io(|d| ops::recv_into(d, fd, buf, permit)) {
                             Ok(op) => self.reader.pending = Some(op),
                             Err(e) => return Poll::Ready(Err(e)),
                         }
@@ -316,17 +312,14 @@ impl Future for OwnedRead<'_> {
         let this = self.get_mut();
         loop {
             let Some(op) = &this.reader.pending else {
-                let permit = match this.sock.limit.poll_acquire(
-                    max_ops_per_fd(),
-                    &mut this.reader.limit_waiter,
-                    cx,
-                ) {
-                    Poll::Ready(p) => p,
-                    Poll::Pending => return Poll::Pending,
-                };
+                let permit =
+                    match poll_stream_permit(&this.sock.limit, &mut this.reader.limit_waiter, cx) {
+                        Poll::Ready(p) => p,
+                        Poll::Pending => return Poll::Pending,
+                    };
                 let buf = this.buf.take().expect("buffer held until submitted");
                 let fd = this.sock.raw();
-                match crate::driver::uring_io(|d| ops::recv_into(d, fd, buf, Some(permit))) {
+                match crate::driver::uring_io(|d| ops::recv_into(d, fd, buf, permit)) {
                     Ok(op) => this.reader.pending = Some(op),
                     // The buffer went with the failed operation.
                     Err(e) => return Poll::Ready((Err(e), Vec::new())),
@@ -502,9 +495,12 @@ impl Writer {
             if let Err(e) = self.flush(sock).await {
                 return (Err(e), buf);
             }
-            let permit = sock.permit().await;
+            let permit = std::future::poll_fn(|cx| {
+                poll_stream_permit(&sock.limit, &mut self.limit_waiter, cx)
+            })
+            .await;
             let fd = sock.raw();
-            let op = match crate::driver::uring_io(|d| ops::send(d, fd, buf, None, Some(permit))) {
+            let op = match crate::driver::uring_io(|d| ops::send(d, fd, buf, None, permit)) {
                 Ok(op) => op,
                 Err(e) => return (Err(e), Vec::new()),
             };
@@ -631,18 +627,13 @@ impl WriteFuture<'_, '_> {
         if let Some(n) = self.queued {
             return Poll::Ready(Ok(n));
         }
-        let permit =
-            match self
-                .sock
-                .limit
-                .poll_acquire(max_ops_per_fd(), &mut self.writer.limit_waiter, cx)
-            {
-                Poll::Ready(p) => p,
-                Poll::Pending => return Poll::Pending,
-            };
+        let permit = match poll_stream_permit(&self.sock.limit, &mut self.writer.limit_waiter, cx) {
+            Poll::Ready(p) => p,
+            Poll::Pending => return Poll::Pending,
+        };
         let data = self.src.gather(MAX_SEND);
         let n = data.len();
-        if let Err(e) = self.writer.queue(self.sock, data, Some(permit)) {
+        if let Err(e) = self.writer.queue(self.sock, data, permit) {
             return Poll::Ready(Err(e));
         }
         self.queued = Some(n);

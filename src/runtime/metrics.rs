@@ -9,6 +9,7 @@ pub(crate) struct Counters {
     pub(crate) parks: AtomicU64,
     pub(crate) unparks: AtomicU64,
     pub(crate) remote_schedules: AtomicU64,
+    pub(crate) local_schedules: AtomicU64,
     pub(crate) local_overflows: AtomicU64,
     pub(crate) kernel_entries: AtomicU64,
     pub(crate) timers: AtomicU64,
@@ -16,6 +17,9 @@ pub(crate) struct Counters {
     pub(crate) io_completed: AtomicU64,
     pub(crate) io_in_flight: AtomicU64,
     pub(crate) io_cancels: AtomicU64,
+    pub(crate) io_cancels_done: AtomicU64,
+    pub(crate) io_cancels_late: AtomicU64,
+    pub(crate) io_max_batch: AtomicU64,
     pub(crate) buf_starved: AtomicU64,
     pub(crate) cq_overflows: AtomicU64,
 }
@@ -39,6 +43,8 @@ pub struct WorkerMetrics {
     pub unparks: u64,
     /// Tasks queued from other threads (spawns and wake-ups through the inbox).
     pub remote_schedules: u64,
+    /// Tasks queued by this worker's own thread (wake-ups from its I/O, timers and tasks).
+    pub local_schedules: u64,
     /// Tasks that did not fit the local queue (`queue_size`) and went to its overflow.
     pub local_overflows: u64,
     /// Kernel entries of the driver (`io_uring_enter`, `epoll_wait`, `kevent`).
@@ -53,6 +59,13 @@ pub struct WorkerMetrics {
     pub io_in_flight: u64,
     /// io_uring cancellations asked for (dropped futures, closed sockets).
     pub io_cancels: u64,
+    /// Of those, the ones the kernel carried out (the operation ended `ECANCELED`).
+    pub io_cancels_done: u64,
+    /// Of those, the ones that came too late (the operation had completed or was running:
+    /// its result stands, and is kept for the next call where the API promises it).
+    pub io_cancels_late: u64,
+    /// The most io_uring completions taken in one batch (how deep the CQ got).
+    pub io_max_batch: u64,
     /// Receives that found the provided-buffer ring empty (`ENOBUFS`) and fell back to a
     /// buffer of their own.
     pub buf_starved: u64,
@@ -70,6 +83,7 @@ impl Counters {
             parks: g(&self.parks),
             unparks: g(&self.unparks),
             remote_schedules: g(&self.remote_schedules),
+            local_schedules: g(&self.local_schedules),
             local_overflows: g(&self.local_overflows),
             kernel_entries: g(&self.kernel_entries),
             timers: g(&self.timers),
@@ -77,6 +91,9 @@ impl Counters {
             io_completed: g(&self.io_completed),
             io_in_flight: g(&self.io_in_flight),
             io_cancels: g(&self.io_cancels),
+            io_cancels_done: g(&self.io_cancels_done),
+            io_cancels_late: g(&self.io_cancels_late),
+            io_max_batch: g(&self.io_max_batch),
             buf_starved: g(&self.buf_starved),
             cq_overflows: g(&self.cq_overflows),
         }

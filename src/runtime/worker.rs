@@ -96,7 +96,12 @@ impl Shared {
 impl Schedule for Shared {
     fn schedule(&self, task: Notified) {
         match context::current() {
-            Some(core) if std::ptr::eq(&*core.shared, self) => core.push_local(task),
+            Some(core) if std::ptr::eq(&*core.shared, self) => {
+                self.counters
+                    .local_schedules
+                    .fetch_add(1, Ordering::Relaxed);
+                core.push_local(task)
+            }
             _ => self.push_remote(task),
         }
     }
@@ -312,6 +317,9 @@ impl Core {
             c.io_completed.store(s.completions, Ordering::Relaxed);
             c.io_in_flight.store(s.in_flight, Ordering::Relaxed);
             c.io_cancels.store(s.cancels, Ordering::Relaxed);
+            c.io_cancels_done.store(s.cancels_done, Ordering::Relaxed);
+            c.io_cancels_late.store(s.cancels_late, Ordering::Relaxed);
+            c.io_max_batch.store(s.max_batch, Ordering::Relaxed);
             c.buf_starved.store(s.starved, Ordering::Relaxed);
             c.cq_overflows.store(s.overflow, Ordering::Relaxed);
         }

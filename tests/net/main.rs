@@ -12,6 +12,7 @@ mod close_on_drop;
 mod echo_bulk;
 #[cfg(target_os = "linux")]
 mod emfile;
+mod enobufs;
 mod errors;
 mod guide;
 mod half_close;

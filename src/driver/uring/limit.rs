@@ -73,3 +73,19 @@ pub(crate) fn max_ops_per_fd() -> usize {
     crate::runtime::context::current()
         .map_or(usize::MAX, |c| c.handle.config.driver_io.max_ops_per_fd)
 }
+
+/// The permit of a stream's read or write: `None` (nothing to count) unless the cap is
+/// below 2. A stream's read side and write side each keep at most one operation in flight
+/// (a dropped read's receive is adopted by the next read, a dropped write's send is
+/// awaited by the next write), so a stream is within any cap of 2 or more by construction.
+pub(crate) fn poll_stream_permit(
+    limit: &Arc<OpLimit>,
+    waiter: &mut Waiter,
+    cx: &mut Context<'_>,
+) -> Poll<Option<Permit>> {
+    let max = max_ops_per_fd();
+    if max >= 2 {
+        return Poll::Ready(None);
+    }
+    limit.poll_acquire(max, waiter, cx).map(Some)
+}

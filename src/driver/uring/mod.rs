@@ -36,8 +36,10 @@ use limit::Permit;
 
 /// user_data of the waker poll: no operation slot ever has it.
 const WAKE: u64 = u64::MAX;
-/// user_data of cancel and close requests (their CQEs are ignored).
+/// user_data of cancel requests (their CQEs are counted by outcome).
 const CANCEL: u64 = u64::MAX - 1;
+/// user_data of close requests (their CQEs are ignored).
+const CLOSE: u64 = u64::MAX - 2;
 const POLLIN: u32 = 0x1;
 
 /// The opcodes the driver issues: a kernel without one of them is refused (and `Auto`
@@ -84,7 +86,8 @@ impl CqeCtx<'_> {
 
 /// An entry of the in-flight table.
 pub(crate) trait InFlight: Send + Sync {
-    /// Handles one CQE of this operation; `true` if it was the last (no `MORE`).
+    /// Handles one CQE of this operation; `true` if it was the last, which is exactly when
+    /// the CQE has no `MORE` (the driver has already taken the entry out of its table).
     fn on_cqe(&self, cqe: &Cqe, ctx: &mut CqeCtx<'_>) -> bool;
 }
 
@@ -159,7 +162,7 @@ impl Table {
         // Generations wrap after 2^32 uses of one slot; the slot's user_data then repeats,
         // long after any cancel naming its old use completed.
         slot.generation = slot.generation.wrapping_add(1);
-        // The top generation would make user_data collide with WAKE/CANCEL: skip it.
+        // The top generation would make user_data collide with WAKE/CANCEL/CLOSE: skip it.
         if slot.generation == u32::MAX {
             slot.generation = 0;
         }
@@ -176,8 +179,12 @@ pub(crate) struct UringStats {
     pub(crate) completions: u64,
     pub(crate) in_flight: u64,
     pub(crate) cancels: u64,
+    pub(crate) cancels_done: u64,
+    pub(crate) cancels_late: u64,
     pub(crate) starved: u64,
     pub(crate) overflow: u64,
+    /// The most completions taken in one go.
+    pub(crate) max_batch: u64,
 }
 
 pub(crate) struct UringDriver {
@@ -333,7 +340,7 @@ impl UringDriver {
     /// Closes `fd` through the ring (after whatever is queued before it), or gives it back
     /// when the SQ cannot take it.
     pub(crate) fn close(&mut self, fd: OwnedFd) -> Result<(), OwnedFd> {
-        let sqe = sqe::close(fd.as_raw_fd()).user_data(CANCEL);
+        let sqe = sqe::close(fd.as_raw_fd()).user_data(CLOSE);
         // SAFETY: a close names no memory; the fd's ownership passes to the kernel's close
         // below, once the SQE is queued.
         match unsafe { self.push(&sqe) } {
@@ -408,6 +415,7 @@ impl UringDriver {
     fn process(&mut self) -> io::Result<()> {
         let mut cqes = std::mem::take(&mut self.cqes);
         let reaped = self.ring.reap(|c| cqes.push(c));
+        self.stats.max_batch = self.stats.max_batch.max(cqes.len() as u64);
         let mut woke = 0;
         let mut rearm = false;
         for cqe in cqes.drain(..) {
@@ -416,10 +424,26 @@ impl UringDriver {
                     woke += 1;
                     rearm |= !cqe.more();
                 }
-                CANCEL => {}
+                CANCEL => {
+                    // 0: the operation was found and cancelled; -ENOENT/-EALREADY: it had
+                    // completed or was running (its result then stands).
+                    if cqe.res == 0 {
+                        self.stats.cancels_done += 1;
+                    } else {
+                        self.stats.cancels_late += 1;
+                    }
+                }
+                CLOSE => {}
                 ud => {
                     self.stats.completions += 1;
-                    let Some(op) = self.ops.get(ud).cloned() else {
+                    // The last CQE of an operation (no MORE) takes it out of the table;
+                    // a multishot's others leave it there.
+                    let op = if cqe.more() {
+                        self.ops.get(ud).cloned()
+                    } else {
+                        self.ops.remove(ud)
+                    };
+                    let Some(op) = op else {
                         tracing::error!(
                             user_data = ud,
                             "io_uring completion for no operation in flight"
@@ -432,9 +456,12 @@ impl UringDriver {
                         wakers: &mut self.wakers,
                         defer: self.defer_wakeup,
                     };
-                    if op.on_cqe(&cqe, &mut ctx) {
-                        self.ops.remove(ud);
-                    }
+                    let last = op.on_cqe(&cqe, &mut ctx);
+                    debug_assert_eq!(
+                        last,
+                        !cqe.more(),
+                        "an operation ends on its CQE without MORE"
+                    );
                 }
             }
         }

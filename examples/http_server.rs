@@ -1,0 +1,101 @@
+//! The HTTP/1.1 plaintext server (`Hello, World!` to every request), serving on every
+//! worker: one `SO_REUSEPORT` listener per worker, each with its own accept loop, every
+//! connection served on the worker that accepted it.
+//!
+//! ```text
+//! cargo run --release --example http_server -- --addr 127.0.0.1:8080 --workers 2 --driver uring
+//! curl http://127.0.0.1:8080/plaintext
+//! ```
+//!
+//! It prints `listening on ADDR (driver, N workers)` and serves until it is killed.
+//! Keep-alive is the default; pipelined requests are answered in order, the responses to
+//! all the complete requests of one read going out in one write; `Connection: close` is
+//! honoured; malformed input gets `400 Bad Request` and the connection is closed (a
+//! lingering close, so that the client reads the response before any reset). The
+//! protocol code is `support/http.rs`, shared with the tokio and monoio peers of `perf/run`.
+
+#[path = "support/args.rs"]
+mod args;
+#[path = "support/http.rs"]
+mod http;
+
+use hiver_runtime::io::{Shutdown, TcpListener, TcpStream};
+use hiver_runtime::spawn_on;
+
+async fn serve(mut stream: TcpStream) -> std::io::Result<()> {
+    let mut conn = http::Conn::new();
+    let mut out = Vec::with_capacity(http::READ_BUF_SIZE);
+    loop {
+        let n = stream.read(conn.spare()).await?;
+        if n == 0 {
+            return Ok(());
+        }
+        conn.filled(n);
+        out.clear();
+        let next = conn.process(&mut out);
+        if !out.is_empty() {
+            stream.write_all(&out).await?;
+        }
+        if next == http::Next::Close {
+            break;
+        }
+    }
+    // Lingering close (see `http::LINGER_BYTES`): our side first, then the client's.
+    stream.shutdown(Shutdown::Write)?;
+    let mut drained = 0;
+    while drained < http::LINGER_BYTES {
+        match stream.read(conn.discard()).await {
+            Ok(0) | Err(_) => break,
+            Ok(n) => drained += n,
+        }
+    }
+    Ok(())
+}
+
+async fn accept_loop(listener: TcpListener) {
+    loop {
+        match listener.accept().await {
+            Ok((stream, _)) => {
+                let _ = stream.set_nodelay(true);
+                hiver_runtime::spawn_local(async move {
+                    if let Err(e) = serve(stream).await {
+                        // A client resetting the connection is routine for a web server.
+                        use std::io::ErrorKind::{BrokenPipe, ConnectionReset};
+                        if !matches!(e.kind(), ConnectionReset | BrokenPipe) {
+                            eprintln!("connection error: {e}");
+                        }
+                    }
+                });
+            }
+            Err(e) => {
+                // EMFILE and friends: report, back off a little, keep serving.
+                eprintln!("accept error: {e}");
+                hiver_runtime::sleep(std::time::Duration::from_millis(10)).await;
+            }
+        }
+    }
+}
+
+fn main() -> std::io::Result<()> {
+    let args = args::Args::parse("http_server", &[]);
+    let mut runtime = args.runtime()?;
+    let workers = runtime.worker_threads();
+    let driver = runtime.driver_type();
+    runtime.block_on(async {
+        let first = TcpListener::bind_reuseport(args.addr.as_str()).await?;
+        let addr = first.local_addr()?;
+        println!("listening on {addr} ({driver}, {workers} workers)");
+        let mut listeners = vec![first];
+        for _ in 1..workers {
+            listeners.push(TcpListener::bind_reuseport(addr).await?);
+        }
+        let mut loops = Vec::new();
+        for (i, l) in listeners.into_iter().enumerate() {
+            loops.push(spawn_on(i, accept_loop(l))?);
+        }
+        for h in loops {
+            let _ = h.await;
+        }
+        Ok::<_, std::io::Error>(())
+    })?
+}
