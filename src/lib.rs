@@ -44,7 +44,7 @@ pub use runtime::{
 };
 pub use select::{select_multiple, select_two};
 pub use std::time::Duration;
-pub use task::{JoinError, JoinHandle};
+pub use task::{yield_now, JoinError, JoinHandle};
 pub use time::{interval, sleep, sleep_until, timeout, Elapsed, Instant, Interval, Sleep};
 
 #[doc(inline)]

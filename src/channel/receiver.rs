@@ -231,6 +231,9 @@ impl<T> Future for RecvFuture<'_, T> {
     type Output = Result<T, RecvError>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        if crate::task::coop::poll_proceed(cx).is_pending() {
+            return Poll::Pending;
+        }
         let this = self.get_mut();
         if let Some(done) = this.attempt() {
             return Poll::Ready(done);

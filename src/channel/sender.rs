@@ -214,6 +214,9 @@ impl<T> Future for SendFuture<'_, T> {
     type Output = Result<(), SendError<T>>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        if crate::task::coop::poll_proceed(cx).is_pending() {
+            return Poll::Pending;
+        }
         let this = self.get_mut();
         let value = this
             .value

@@ -233,17 +233,20 @@ impl Driver {
 /// Runs `f` on the current thread's driver: an error outside a runtime, or while the
 /// driver is busy (a re-entrant call, which the runtime never makes).
 pub(crate) fn with_current<R>(f: impl FnOnce(&mut Driver) -> R) -> io::Result<R> {
-    let core = crate::runtime::context::current().ok_or_else(no_runtime)?;
-    let mut d = core
-        .driver()
-        .try_borrow_mut()
-        .map_err(|_| io::Error::other("the I/O driver of this thread is busy (re-entrant use)"))?;
-    Ok(f(&mut d))
+    crate::runtime::context::with_core(|core| match core.driver().try_borrow_mut() {
+        Ok(mut d) => Ok(f(&mut d)),
+        Err(_) => Err(io::Error::other(
+            "the I/O driver of this thread is busy (re-entrant use)",
+        )),
+    })
+    .unwrap_or_else(|| Err(no_runtime()))
 }
 
 /// The I/O path of the current thread's driver.
 pub(crate) fn current_path() -> io::Result<IoPath> {
-    with_current(|d| d.io_path())
+    crate::runtime::context::io()
+        .map(|(path, _)| path)
+        .ok_or_else(no_runtime)
 }
 
 /// Runs `f` on the current thread's io_uring driver; `None` when there is none (no

@@ -145,6 +145,21 @@ impl ScheduledIo {
             });
     }
 
+    /// Operation side: a transfer shorter than asked drained the socket: forget plain
+    /// readability (writability), keeping a hang-up or error (they still have to be seen),
+    /// unless an event came since.
+    pub(crate) fn clear_drained(&self, dir: Direction, seen: Ready) {
+        let bit = match dir {
+            Direction::Read => READABLE,
+            Direction::Write => WRITABLE,
+        };
+        let _ = self
+            .readiness
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |cur| {
+                (cur & !BITS == seen.tick).then_some(cur & !bit)
+            });
+    }
+
     /// Leaves `dir`'s waiters (an operation's future dropped).
     pub(crate) fn leave(&self, dir: Direction, waiter: &mut Waiter) {
         waiter.leave(self.waiters(dir));

@@ -130,6 +130,38 @@ impl Socket {
         }
     }
 
+    /// As [`poll_io`](Self::poll_io) for a stream's read or write of `want` bytes: a
+    /// transfer shorter than asked means the socket's buffer ran empty (or full), so the
+    /// readiness is dropped at once (as mio does) instead of being found out by one more
+    /// syscall answering `EAGAIN`. An event that came meanwhile keeps it (the tick).
+    pub(crate) fn poll_stream_io(
+        &self,
+        dir: Direction,
+        waiter: &mut Waiter,
+        cx: &mut Context<'_>,
+        want: usize,
+        mut op: impl FnMut() -> io::Result<usize>,
+    ) -> Poll<io::Result<usize>> {
+        let io = match self.scheduled_io() {
+            Ok(io) => io,
+            Err(e) => return Poll::Ready(Err(e)),
+        };
+        loop {
+            let ready = match io.poll_ready(dir, waiter, cx) {
+                Poll::Ready(r) => r,
+                Poll::Pending => return Poll::Pending,
+            };
+            match op() {
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => io.clear(dir, ready),
+                Ok(n) if n > 0 && n < want => {
+                    io.clear_drained(dir, ready);
+                    return Poll::Ready(Ok(n));
+                }
+                r => return Poll::Ready(r),
+            }
+        }
+    }
+
     /// Runs `op` until it does not return `WouldBlock` (readiness drivers), with a waiter
     /// of its own: any number of these may wait on one socket at once.
     pub(crate) async fn ready_io<R>(

@@ -179,6 +179,9 @@ impl Future for ReadFuture<'_, '_> {
     type Output = io::Result<usize>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<usize>> {
+        if crate::task::coop::poll_proceed(cx).is_pending() {
+            return Poll::Pending;
+        }
         let this = self.get_mut();
         if this.dest.len() == 0 {
             return Poll::Ready(Ok(0));
@@ -192,7 +195,8 @@ impl Future for ReadFuture<'_, '_> {
             Ok(IoPath::Uring) => this.poll_uring(cx),
             Ok(IoPath::Readiness) => {
                 let (sock, dest) = (this.sock, &mut this.dest);
-                sock.poll_io(Direction::Read, &mut this.reader.waiter, cx, || {
+                let want = dest.len();
+                sock.poll_stream_io(Direction::Read, &mut this.reader.waiter, cx, want, || {
                     dest.recv_now(sock)
                 })
             }
@@ -405,7 +409,7 @@ impl Src<'_, '_> {
 
     #[cfg(target_os = "linux")]
     fn gather(&self, max: usize) -> Vec<u8> {
-        let mut v = Vec::with_capacity(self.len().min(max));
+        let mut v = crate::driver::uring::buf::send_bufs::take(self.len().min(max));
         match self {
             Src::Slice(b) => v.extend_from_slice(&b[..b.len().min(max)]),
             Src::Vectored(bs) => {
@@ -596,6 +600,9 @@ impl Future for WriteFuture<'_, '_> {
     type Output = io::Result<usize>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<usize>> {
+        if crate::task::coop::poll_proceed(cx).is_pending() {
+            return Poll::Pending;
+        }
         let this = self.get_mut();
         if this.src.len() == 0 {
             return Poll::Ready(Ok(0));
@@ -606,7 +613,8 @@ impl Future for WriteFuture<'_, '_> {
             Ok(IoPath::Uring) => this.poll_uring(cx),
             Ok(IoPath::Readiness) => {
                 let (sock, src) = (this.sock, &this.src);
-                sock.poll_io(Direction::Write, &mut this.writer.waiter, cx, || {
+                let want = src.len();
+                sock.poll_stream_io(Direction::Write, &mut this.writer.waiter, cx, want, || {
                     src.send_now(sock)
                 })
             }

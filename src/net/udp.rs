@@ -104,6 +104,7 @@ impl UdpSocket {
     }
 
     async fn send_inner(&self, buf: &[u8], addr: Option<SocketAddr>) -> io::Result<usize> {
+        crate::task::coop::proceed().await;
         match current_path()? {
             #[cfg(target_os = "linux")]
             IoPath::Uring => {
@@ -137,6 +138,7 @@ impl UdpSocket {
     /// The kernel's (`ConnectionRefused` after an ICMP port-unreachable on a connected
     /// socket, ...).
     pub async fn recv_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
+        crate::task::coop::proceed().await;
         match current_path()? {
             #[cfg(target_os = "linux")]
             IoPath::Uring => {

@@ -1,13 +1,17 @@
 //! The thread-local "current worker": set while a worker loop or `block_on` runs on this
 //! thread, used by `spawn`, `spawn_local` and by wakers to find the local queue.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
 use super::worker::Core;
+use crate::driver::IoPath;
 
 thread_local! {
     static CURRENT: RefCell<Option<Rc<Core>>> = const { RefCell::new(None) };
+    /// The current worker's I/O path and `max_ops_per_fd`, read on every I/O poll (a copy,
+    /// so that a poll does not go through `CURRENT`'s `Rc` and `RefCell`).
+    static IO: Cell<Option<(IoPath, usize)>> = const { Cell::new(None) };
 }
 
 /// Makes `core` current on this thread until the guard drops; `None` if one already is
@@ -19,6 +23,8 @@ pub(crate) fn enter(core: &Rc<Core>) -> Option<EnterGuard> {
             return None;
         }
         *c = Some(core.clone());
+        let path = core.driver().borrow().io_path();
+        IO.with(|io| io.set(Some((path, core.handle.config.driver_io.max_ops_per_fd))));
         Some(EnterGuard(()))
     })
 }
@@ -28,6 +34,7 @@ pub(crate) struct EnterGuard(());
 
 impl Drop for EnterGuard {
     fn drop(&mut self) {
+        IO.with(|io| io.set(None));
         let core = CURRENT.with(|c| c.borrow_mut().take());
         drop(core);
     }
@@ -36,6 +43,20 @@ impl Drop for EnterGuard {
 /// Whether a worker or `block_on` is running on this thread.
 pub(crate) fn is_entered() -> bool {
     CURRENT.with(|c| c.borrow().is_some())
+}
+
+/// The current worker's I/O path and `max_ops_per_fd`, if a worker runs on this thread.
+pub(crate) fn io() -> Option<(IoPath, usize)> {
+    IO.try_with(Cell::get).ok().flatten()
+}
+
+/// Runs `f` with the current core, without taking a reference to it; `None` outside a
+/// runtime.
+pub(crate) fn with_core<R>(f: impl FnOnce(&Core) -> R) -> Option<R> {
+    CURRENT
+        .try_with(|c| c.borrow().as_deref().map(f))
+        .ok()
+        .flatten()
 }
 
 /// The current core, if any.

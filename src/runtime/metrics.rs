@@ -75,6 +75,13 @@ pub struct WorkerMetrics {
 }
 
 impl Counters {
+    /// Adds one to a counter only the owning worker writes: a plain load and store, not a
+    /// locked read-modify-write (readers on other threads see some recent value).
+    #[inline]
+    pub(crate) fn bump_owned(counter: &AtomicU64) {
+        counter.store(counter.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
+    }
+
     pub(crate) fn snapshot(&self) -> WorkerMetrics {
         let g = |a: &AtomicU64| a.load(Ordering::Relaxed);
         WorkerMetrics {

@@ -246,7 +246,9 @@ impl Runtime {
             core.shared.park.reset();
             core.fire_timers();
             if root.woken.swap(false, Ordering::AcqRel) {
-                if let Poll::Ready(out) = future.as_mut().poll(&mut cx) {
+                if let Poll::Ready(out) =
+                    crate::task::coop::budgeted(|| future.as_mut().poll(&mut cx))
+                {
                     // Hand the kernel what the last polls queued (closes of sockets
                     // dropped on the way out among it): nothing runs this driver until
                     // the next block_on.

@@ -270,8 +270,8 @@ impl Core {
             task.set_owned_slot(slot);
         }
         let slot = task.owned_slot();
-        self.shared.counters.polls.fetch_add(1, Ordering::Relaxed);
-        if task.run() {
+        Counters::bump_owned(&self.shared.counters.polls);
+        if crate::task::coop::budgeted(|| task.run()) {
             let done = self.owned.borrow_mut().remove(slot);
             self.shared.load.fetch_sub(1, Ordering::Relaxed);
             drop(done);
@@ -352,7 +352,7 @@ impl Core {
             return;
         }
         if self.shared.park.try_park() {
-            self.shared.counters.parks.fetch_add(1, Ordering::Relaxed);
+            Counters::bump_owned(&self.shared.counters.parks);
             tracing::trace!(worker = self.shared.index, "park");
             self.poll_driver(limit);
         }

@@ -9,11 +9,13 @@
 //!    when no handle wants it; never both.
 //! 4. The allocation is freed by whoever drops the last reference, on any thread.
 
+pub(crate) mod coop;
 mod join;
 pub(crate) mod raw;
 pub(crate) mod state;
 mod waker;
 
+pub use coop::yield_now;
 pub use join::{JoinError, JoinHandle};
 pub(crate) use raw::{allocate, Notified, OwnedTask, Schedule};
 

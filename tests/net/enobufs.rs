@@ -1,7 +1,7 @@
 #![cfg(target_os = "linux")]
-//! io_uring's provided-buffer ring (64 buffers per worker) running dry: receives that find
+//! io_uring's provided-buffer ring (256 buffers per worker) running dry: receives that find
 //! it empty (`ENOBUFS`) fall back to a receive with a buffer of their own, and every byte
-//! still arrives. The worker is held busy while 200 peers send, so that all 200 receives
+//! still arrives. The worker is held busy while 400 peers send, so that all 400 receives
 //! complete in one batch, more than the ring holds.
 
 use std::io::Write;
@@ -13,7 +13,7 @@ use hiver_runtime::DriverType;
 
 use crate::support::{raise_nofile, run_metrics, serial};
 
-const CONNS: usize = 200;
+const CONNS: usize = 400;
 
 #[test]
 fn an_empty_buffer_ring_falls_back_and_loses_nothing() {

@@ -4,6 +4,7 @@
 #![allow(clippy::field_reassign_with_default)]
 
 mod builder;
+mod coop;
 mod driver_config;
 #[path = "../common/drivers.rs"]
 mod drivers;

@@ -25,9 +25,9 @@ use crate::loom::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 /// Buffer group id of the receive pool.
 pub(crate) const GROUP: u16 = 0;
 /// Buffers in a worker's ring.
-pub(crate) const COUNT: u16 = 64;
+pub(crate) const COUNT: u16 = 256;
 /// Size of each buffer: a receive never asks for more.
-pub(crate) const BUF_LEN: u32 = 16 * 1024;
+pub(crate) const BUF_LEN: u32 = 8 * 1024;
 
 /// Buffers given back by readers, to recycle on the owner's thread.
 pub(crate) struct Returns {
@@ -207,5 +207,46 @@ impl BufPool {
                 tracing::error!(error = %e, "could not release the buffer ring");
             }
         }
+    }
+}
+
+/// Byte buffers of sends, reused per thread: a send copies the caller's bytes into one
+/// and gives it back when the operation is freed, so that a steady stream of writes does
+/// not allocate.
+pub(crate) mod send_bufs {
+    use std::cell::RefCell;
+
+    /// Buffers kept per thread.
+    const KEEP: usize = 16;
+    /// Larger buffers are freed, not kept.
+    const MAX_KEPT: usize = 64 * 1024;
+
+    thread_local! {
+        static FREE: RefCell<Vec<Vec<u8>>> = const { RefCell::new(Vec::new()) };
+    }
+
+    /// An empty buffer with room for `len` bytes.
+    pub(crate) fn take(len: usize) -> Vec<u8> {
+        let mut v = FREE
+            .try_with(|f| f.borrow_mut().pop())
+            .ok()
+            .flatten()
+            .unwrap_or_default();
+        v.clear();
+        v.reserve(len);
+        v
+    }
+
+    /// Keeps `v` for a later send on this thread (or frees it).
+    pub(crate) fn give(v: Vec<u8>) {
+        if v.capacity() == 0 || v.capacity() > MAX_KEPT {
+            return;
+        }
+        let _ = FREE.try_with(|f| {
+            let mut f = f.borrow_mut();
+            if f.len() < KEEP {
+                f.push(v);
+            }
+        });
     }
 }

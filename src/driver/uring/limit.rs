@@ -70,8 +70,7 @@ impl Drop for Permit {
 
 /// The current runtime's `max_ops_per_fd`.
 pub(crate) fn max_ops_per_fd() -> usize {
-    crate::runtime::context::current()
-        .map_or(usize::MAX, |c| c.handle.config.driver_io.max_ops_per_fd)
+    crate::runtime::context::io().map_or(usize::MAX, |(_, max)| max)
 }
 
 /// The permit of a stream's read or write: `None` (nothing to count) unless the cap is

@@ -287,6 +287,12 @@ impl Payload for Send {
     fn release(&mut self, _: Completion) {}
 }
 
+impl Drop for Send {
+    fn drop(&mut self) {
+        super::buf::send_bufs::give(std::mem::take(&mut self.data));
+    }
+}
+
 impl UringPayload for Send {
     fn fill(&mut self, _: &Completion, _: &mut CqeCtx<'_>) {
         if let Some(a) = self.after.take() {

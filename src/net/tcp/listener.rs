@@ -143,6 +143,7 @@ impl TcpListener {
     /// The kernel's accept error (`EMFILE` when out of descriptors, ...); the next call
     /// tries again.
     pub async fn accept(&self) -> io::Result<(TcpStream, SocketAddr)> {
+        crate::task::coop::proceed().await;
         match current_path()? {
             #[cfg(target_os = "linux")]
             IoPath::Uring => self.accept_uring().await,
