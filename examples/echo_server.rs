@@ -10,11 +10,12 @@
 
 #[path = "support/args.rs"]
 mod args;
+#[path = "support/serve.rs"]
+mod serve;
 
-use hiver_runtime::io::{TcpListener, TcpStream};
-use hiver_runtime::spawn_on;
+use hiver_runtime::io::TcpStream;
 
-async fn serve(mut stream: TcpStream) -> std::io::Result<()> {
+async fn handle(mut stream: TcpStream) -> std::io::Result<()> {
     let mut buf = [0u8; 4096];
     loop {
         let n = stream.read(&mut buf).await?;
@@ -25,46 +26,7 @@ async fn serve(mut stream: TcpStream) -> std::io::Result<()> {
     }
 }
 
-async fn accept_loop(listener: TcpListener) {
-    loop {
-        match listener.accept().await {
-            Ok((stream, _)) => {
-                let _ = stream.set_nodelay(true);
-                hiver_runtime::spawn_local(async move {
-                    if let Err(e) = serve(stream).await {
-                        eprintln!("connection error: {e}");
-                    }
-                });
-            }
-            Err(e) => {
-                // EMFILE and friends: report, back off a little, keep serving.
-                eprintln!("accept error: {e}");
-                hiver_runtime::sleep(std::time::Duration::from_millis(10)).await;
-            }
-        }
-    }
-}
-
 fn main() -> std::io::Result<()> {
     let args = args::Args::parse("echo_server", &[]);
-    let mut runtime = args.runtime()?;
-    let workers = runtime.worker_threads();
-    let driver = runtime.driver_type();
-    runtime.block_on(async {
-        let first = TcpListener::bind_reuseport(args.addr.as_str()).await?;
-        let addr = first.local_addr()?;
-        println!("listening on {addr} ({driver}, {workers} workers)");
-        let mut listeners = vec![first];
-        for _ in 1..workers {
-            listeners.push(TcpListener::bind_reuseport(addr).await?);
-        }
-        let mut loops = Vec::new();
-        for (i, l) in listeners.into_iter().enumerate() {
-            loops.push(spawn_on(i, accept_loop(l))?);
-        }
-        for h in loops {
-            let _ = h.await;
-        }
-        Ok::<_, std::io::Error>(())
-    })?
+    serve::serve_forever(&args, handle)
 }

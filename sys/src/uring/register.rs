@@ -191,6 +191,18 @@ impl Ring {
         .map(drop)
     }
 
+    fn buf_ring_index(&self, bgid: u16) -> io::Result<usize> {
+        self.buf_rings
+            .iter()
+            .position(|b| b.group() == bgid)
+            .ok_or_else(|| {
+                io::Error::new(
+                    io::ErrorKind::NotFound,
+                    format!("io_uring: no buffer group {bgid}"),
+                )
+            })
+    }
+
     /// Removes the buffer ring of group `bgid` from the kernel but never frees its memory:
     /// for buffers still read by someone when the ring goes away.
     ///
@@ -199,16 +211,7 @@ impl Ring {
     /// `NotFound` when no such group exists; the kernel's errno otherwise (the memory is
     /// leaked either way).
     pub fn leak_buf_ring(&mut self, bgid: u16) -> io::Result<()> {
-        let pos = self
-            .buf_rings
-            .iter()
-            .position(|b| b.group() == bgid)
-            .ok_or_else(|| {
-                io::Error::new(
-                    io::ErrorKind::NotFound,
-                    format!("io_uring: no buffer group {bgid}"),
-                )
-            })?;
+        let pos = self.buf_ring_index(bgid)?;
         let ring = self.buf_rings.swap_remove(pos);
         let r = self.unregister_buf_ring(bgid);
         std::mem::forget(ring);
@@ -222,16 +225,7 @@ impl Ring {
     /// `NotFound` when no such group exists; the kernel's errno otherwise (the memory is
     /// then kept).
     pub fn remove_buf_ring(&mut self, bgid: u16) -> io::Result<()> {
-        let pos = self
-            .buf_rings
-            .iter()
-            .position(|b| b.group() == bgid)
-            .ok_or_else(|| {
-                io::Error::new(
-                    io::ErrorKind::NotFound,
-                    format!("io_uring: no buffer group {bgid}"),
-                )
-            })?;
+        let pos = self.buf_ring_index(bgid)?;
         self.unregister_buf_ring(bgid)?;
         self.buf_rings.swap_remove(pos);
         Ok(())
