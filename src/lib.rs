@@ -40,7 +40,8 @@ pub use channel::{
 };
 pub use driver::{Capabilities, DriverType};
 pub use runtime::{
-    spawn, spawn_local, spawn_on, Builder, Runtime, RuntimeConfig, RuntimeMetrics, WorkerMetrics,
+    spawn, spawn_blocking, spawn_local, spawn_on, Builder, Runtime, RuntimeConfig, RuntimeMetrics,
+    WorkerMetrics,
 };
 pub use select::{select_multiple, select_two};
 pub use std::time::Duration;

@@ -33,6 +33,11 @@ pub struct RuntimeConfig {
     pub enable_parking: bool,
     /// Upper bound on one park (`None`: until an event or a timer).
     pub park_timeout: Option<Duration>,
+    /// Most threads of the blocking pool ([`spawn_blocking`](crate::spawn_blocking));
+    /// more jobs than that wait in its queue.
+    pub max_blocking_threads: usize,
+    /// How long an idle blocking-pool thread waits for a job before it exits.
+    pub blocking_keep_alive: Duration,
 }
 
 impl Default for RuntimeConfig {
@@ -45,6 +50,8 @@ impl Default for RuntimeConfig {
             thread_name: "hiver-worker".to_string(),
             enable_parking: true,
             park_timeout: None,
+            max_blocking_threads: 512,
+            blocking_keep_alive: Duration::from_secs(10),
         }
     }
 }
@@ -65,6 +72,9 @@ impl RuntimeConfig {
         }
         if self.driver_io.entries == 0 {
             return bad("io_entries (driver entries) must be at least 1, got 0".into());
+        }
+        if self.max_blocking_threads == 0 {
+            return bad("max_blocking_threads must be at least 1, got 0".into());
         }
         if self.thread_name.contains('\0') {
             return bad("thread_name must not contain a NUL byte".into());
@@ -139,6 +149,18 @@ impl Builder {
     /// Upper bound on one park (default: none, an idle worker sleeps until an event).
     pub fn park_timeout(mut self, d: Duration) -> Self {
         self.config.park_timeout = Some(d);
+        self
+    }
+
+    /// Most threads of the blocking pool (default 512): jobs beyond them wait.
+    pub fn max_blocking_threads(mut self, n: usize) -> Self {
+        self.config.max_blocking_threads = n;
+        self
+    }
+
+    /// How long an idle blocking-pool thread lingers before it exits (default 10 s).
+    pub fn blocking_keep_alive(mut self, d: Duration) -> Self {
+        self.config.blocking_keep_alive = d;
         self
     }
 

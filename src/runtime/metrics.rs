@@ -111,12 +111,18 @@ impl Counters {
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct RuntimeMetrics {
     pub(crate) workers: Vec<WorkerMetrics>,
+    pub(crate) blocking_threads: usize,
 }
 
 impl RuntimeMetrics {
     /// One entry per worker thread, by index.
     pub fn workers(&self) -> &[WorkerMetrics] {
         &self.workers
+    }
+
+    /// Threads of the blocking pool (`spawn_blocking`) alive when the snapshot was taken.
+    pub fn blocking_threads(&self) -> usize {
+        self.blocking_threads
     }
 
     /// Polls summed over the workers.

@@ -1,6 +1,7 @@
 //! The runtime: worker threads (one driver, local queue and inbox each), `block_on` on the
 //! calling thread, `spawn`/`spawn_local`/`spawn_on`, and an orderly shutdown on drop.
 
+mod blocking;
 mod builder;
 pub(crate) mod context;
 mod metrics;
@@ -15,6 +16,7 @@ use std::rc::Rc;
 use std::sync::mpsc;
 use std::task::{Context, Poll, Wake, Waker};
 
+pub use blocking::spawn_blocking;
 pub use builder::{Builder, RuntimeConfig};
 pub use metrics::{RuntimeMetrics, WorkerMetrics};
 pub use spawn::{spawn, spawn_local, spawn_on};
@@ -32,6 +34,7 @@ pub(crate) struct Handle {
     pub(crate) config: RuntimeConfig,
     pub(crate) driver: DriverType,
     pub(crate) capabilities: Capabilities,
+    pub(crate) blocking: Arc<blocking::Pool>,
     pub(crate) clock: crate::time::clock::Clock,
     next_id: AtomicU64,
 }
@@ -135,11 +138,17 @@ impl Runtime {
         let capabilities =
             caps.unwrap_or_else(|| Capabilities::readiness(config.driver_type, None));
         let driver = capabilities.driver;
+        let blocking = Arc::new(blocking::Pool::new(
+            config.max_blocking_threads,
+            config.blocking_keep_alive,
+            &config.thread_name,
+        ));
         let handle = Arc::new(Handle {
             workers,
             config,
             driver,
             capabilities,
+            blocking,
             clock: crate::time::clock::Clock::new(),
             next_id: AtomicU64::new(1),
         });
@@ -181,9 +190,10 @@ impl Runtime {
         self.handle.workers.len()
     }
 
-    /// The workers' counters.
+    /// The workers' counters, and the blocking pool's threads.
     pub fn metrics(&self) -> RuntimeMetrics {
         RuntimeMetrics {
+            blocking_threads: self.handle.blocking.threads(),
             workers: self
                 .handle
                 .workers
@@ -351,6 +361,7 @@ fn pin_to_core(_first: usize, index: usize) {
 impl Drop for Runtime {
     fn drop(&mut self) {
         tracing::debug!("hiver runtime shutting down");
+        self.handle.blocking.shutdown();
         for w in &self.handle.workers {
             w.stop();
         }

@@ -3,6 +3,7 @@
 // they are kept as written.
 #![allow(clippy::field_reassign_with_default)]
 
+mod blocking;
 mod builder;
 mod coop;
 mod driver_config;
