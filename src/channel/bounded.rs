@@ -240,10 +240,11 @@ impl<T> ArrayQueue<T> {
         }
         self.head.store(self.next_index(head), Ordering::Relaxed);
         let slot = self.slot(head);
-        // SAFETY: `&mut self`: no other access; every index from head to tail was written
-        // and not read (module docs). The head moved first, so a panic in this drop does not
-        // make the value be dropped again.
-        slot.value.with_mut(|v| unsafe { (*v).assume_init_drop() });
+        // The head moved first, so a panic in this drop does not drop the value again.
+        slot.value.with_mut(|v| {
+            // SAFETY: `&mut self`: no other access; head..tail were written, not read.
+            unsafe { (*v).assume_init_drop() }
+        });
         true
     }
 }

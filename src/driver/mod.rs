@@ -253,7 +253,7 @@ pub(crate) fn current_path() -> io::Result<IoPath> {
 /// runtime, another driver, or the driver busy).
 #[cfg(target_os = "linux")]
 pub(crate) fn with_uring<R>(f: impl FnOnce(&mut uring::UringDriver) -> R) -> Option<R> {
-    with_current(|d| d.as_uring().map(f)).ok().flatten()
+    uring_io(|d| Ok(f(d))).ok()
 }
 
 /// Runs `f` on the current thread's io_uring driver, or fails saying why not.

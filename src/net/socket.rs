@@ -112,22 +112,9 @@ impl Socket {
         dir: Direction,
         waiter: &mut Waiter,
         cx: &mut Context<'_>,
-        mut op: impl FnMut() -> io::Result<R>,
+        op: impl FnMut() -> io::Result<R>,
     ) -> Poll<io::Result<R>> {
-        let io = match self.scheduled_io() {
-            Ok(io) => io,
-            Err(e) => return Poll::Ready(Err(e)),
-        };
-        loop {
-            let ready = match io.poll_ready(dir, waiter, cx) {
-                Poll::Ready(r) => r,
-                Poll::Pending => return Poll::Pending,
-            };
-            match op() {
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => io.clear(dir, ready),
-                r => return Poll::Ready(r),
-            }
-        }
+        self.poll_ready_op(dir, waiter, cx, op, |_| false)
     }
 
     /// As [`poll_io`](Self::poll_io) for a stream's read or write of `want` bytes: a
@@ -140,8 +127,20 @@ impl Socket {
         waiter: &mut Waiter,
         cx: &mut Context<'_>,
         want: usize,
-        mut op: impl FnMut() -> io::Result<usize>,
+        op: impl FnMut() -> io::Result<usize>,
     ) -> Poll<io::Result<usize>> {
+        self.poll_ready_op(dir, waiter, cx, op, |&n| n > 0 && n < want)
+    }
+
+    /// The readiness loop of both: `drained` says whether a result used up the readiness.
+    fn poll_ready_op<R>(
+        &self,
+        dir: Direction,
+        waiter: &mut Waiter,
+        cx: &mut Context<'_>,
+        mut op: impl FnMut() -> io::Result<R>,
+        drained: impl Fn(&R) -> bool,
+    ) -> Poll<io::Result<R>> {
         let io = match self.scheduled_io() {
             Ok(io) => io,
             Err(e) => return Poll::Ready(Err(e)),
@@ -153,9 +152,11 @@ impl Socket {
             };
             match op() {
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => io.clear(dir, ready),
-                Ok(n) if n > 0 && n < want => {
-                    io.clear_drained(dir, ready);
-                    return Poll::Ready(Ok(n));
+                Ok(r) => {
+                    if drained(&r) {
+                        io.clear_drained(dir, ready);
+                    }
+                    return Poll::Ready(Ok(r));
                 }
                 r => return Poll::Ready(r),
             }

@@ -250,9 +250,10 @@ unsafe fn cancel<F: Future>(c: &Cell<F>) {
 ///
 /// The caller owns the stage (RUNNING set by it, future already gone or finishing now).
 unsafe fn finish<F: Future>(c: &Cell<F>, result: Result<F::Output, JoinError>) {
-    // SAFETY: the caller owns the stage until the COMPLETE transition below publishes it.
-    c.stage
-        .with_mut(|s| unsafe { *s = Stage::Finished(result) });
+    c.stage.with_mut(|s| {
+        // SAFETY: the caller owns the stage until the COMPLETE transition below publishes it.
+        unsafe { *s = Stage::Finished(result) }
+    });
     let snap = c.header.state.complete();
     if !snap.has(state::JOIN_INTEREST) {
         // Nobody will read it: drop the output here, on the owner thread.
@@ -304,32 +305,35 @@ unsafe fn read_output<F: Future>(ptr: NonNull<Header>, dst: *mut (), waker: &Wak
     let complete = if snap.has(state::COMPLETE) {
         true
     } else if !snap.has(state::JOIN_WAKER) {
-        // SAFETY: JOIN_WAKER clear: the waker cell is the handle's.
-        c.join_waker
-            .with_mut(|w| unsafe { *w = Some(waker.clone()) });
+        c.join_waker.with_mut(|w| {
+            // SAFETY: JOIN_WAKER clear: the waker cell is the handle's.
+            unsafe { *w = Some(waker.clone()) }
+        });
         st.set_join_waker().is_err()
     } else {
-        // SAFETY: JOIN_WAKER set: the task side may read the cell; we may too.
-        let same = c
-            .join_waker
-            .with(|w| unsafe { &*w }.as_ref().is_some_and(|w| w.will_wake(waker)));
+        let same = c.join_waker.with(|w| {
+            // SAFETY: JOIN_WAKER set: the task side may read the cell; we may too.
+            let w = unsafe { &*w };
+            w.as_ref().is_some_and(|w| w.will_wake(waker))
+        });
         if same {
             false
         } else if st.unset_join_waker().is_err() {
             true
         } else {
-            // SAFETY: JOIN_WAKER clear again: the cell is the handle's.
-            c.join_waker
-                .with_mut(|w| unsafe { *w = Some(waker.clone()) });
+            c.join_waker.with_mut(|w| {
+                // SAFETY: JOIN_WAKER clear again: the cell is the handle's.
+                unsafe { *w = Some(waker.clone()) }
+            });
             st.set_join_waker().is_err()
         }
     };
     if complete {
-        // SAFETY: COMPLETE was observed with Acquire and JOIN_INTEREST is ours: the stage
-        // holds the output and only we touch it now.
-        let stage = c
-            .stage
-            .with_mut(|s| unsafe { std::mem::replace(&mut *s, Stage::Consumed) });
+        // COMPLETE was observed with Acquire and JOIN_INTEREST is ours.
+        let stage = c.stage.with_mut(|s| {
+            // SAFETY: the stage holds the output and only we touch it now (above).
+            unsafe { std::mem::replace(&mut *s, Stage::Consumed) }
+        });
         let out = match stage {
             Stage::Finished(r) => r,
             _ => panic!("JoinHandle polled after it returned the output"),

@@ -64,9 +64,8 @@ impl SockAddrBuf {
         if !(2..=CAPACITY).contains(&len) {
             return None;
         }
-        // SAFETY: `bytes` is a sockaddr_storage-sized, suitably aligned buffer whose first
-        // `len` bytes are initialized (all of it is), and `len` is within the bounds
-        // `SocketAddrAny::read` asserts.
+        // `bytes` is sockaddr_storage-sized and aligned, and all of it is initialized.
+        // SAFETY: `len` initialized bytes, within the bounds `SocketAddrAny::read` asserts.
         let any = unsafe { SocketAddrAny::read(self.bytes.as_ptr().cast(), self.len) };
         SocketAddr::try_from(any).ok()
     }

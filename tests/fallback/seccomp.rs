@@ -92,11 +92,10 @@ pub(crate) fn refuse_io_uring_setup() -> io::Result<bool> {
         len: filter.len() as libc::c_ushort,
         filter: filter.as_mut_ptr(),
     };
-    // Every argument goes as a full register-width integer (the kernel truncates).
-    // SAFETY: `prog` points at `filter`, a live array of `prog.len` instructions, for the
-    // whole call (the kernel copies the program before returning). TSYNC applies the filter
-    // to the other threads too (libtest's main thread); it returns 0 on success, -1 with
-    // errno on failure, or the id of a thread it could not synchronise.
+    // Every argument goes as a full register-width integer (the kernel truncates). TSYNC
+    // applies the filter to the other threads too (libtest's main thread); the call returns
+    // 0 on success, -1 with errno on failure, or the id of a thread it could not synchronise.
+    // SAFETY: `prog` points at `filter`, live for the call (the kernel copies the program).
     let r = unsafe {
         libc::syscall(
             libc::SYS_seccomp,
@@ -123,9 +122,9 @@ pub(crate) fn refuse_io_uring_setup() -> io::Result<bool> {
 /// Calls `io_uring_setup(1, NULL)` directly and returns its error: `EPERM` under the
 /// filter, `EFAULT` (the NULL parameters) without it.
 pub(crate) fn raw_io_uring_setup_error() -> io::Error {
-    // SAFETY: with a NULL `params` the kernel fails with EFAULT before creating anything
-    // (or the filter fails the call before it reaches the kernel); no memory of ours is
-    // read or written, and no file descriptor can be returned.
+    // With a NULL `params` the kernel fails with EFAULT before creating anything (or the
+    // filter fails the call first), so no file descriptor can be returned.
+    // SAFETY: no memory of ours is read or written by the call.
     let r = unsafe {
         libc::syscall(
             libc::SYS_io_uring_setup,

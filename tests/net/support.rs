@@ -80,17 +80,7 @@ pub(crate) async fn pair_with_std() -> io::Result<(TcpStream, std::net::TcpStrea
 
 /// Lets the runtime turn once (its driver submits and reaps) before going on.
 pub(crate) async fn yield_now() {
-    let mut yielded = false;
-    poll_fn(|cx| {
-        if yielded {
-            Poll::Ready(())
-        } else {
-            yielded = true;
-            cx.waker().wake_by_ref();
-            Poll::Pending
-        }
-    })
-    .await
+    hiver_runtime::yield_now().await
 }
 
 /// Polls `fut` exactly once, with the task's waker.

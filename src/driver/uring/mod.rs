@@ -98,6 +98,21 @@ pub(crate) struct Remote {
 }
 
 impl Remote {
+    /// Cancels the operation with `user_data` of this ring: at once when the calling thread
+    /// owns the ring, else through the owner.
+    pub(crate) fn cancel_from_anywhere(self: &Arc<Self>, user_data: u64) {
+        let local = super::with_uring(|d| {
+            let mine = Arc::ptr_eq(d.remote(), self);
+            if mine {
+                d.cancel(user_data);
+            }
+            mine
+        });
+        if local != Some(true) {
+            self.cancel(user_data);
+        }
+    }
+
     /// Asks the owner to cancel the operation with `user_data` (from any thread).
     pub(crate) fn cancel(&self, user_data: u64) {
         // A closed channel: the driver is gone and cancelled everything already.

@@ -119,18 +119,7 @@ impl<T: UringPayload> UringOp<T> {
     }
 
     fn request_cancel(&self) {
-        let ud = self.user_data;
-        let local = crate::driver::with_uring(|d| {
-            if Arc::ptr_eq(d.remote(), &self.remote) {
-                d.cancel(ud);
-                true
-            } else {
-                false
-            }
-        });
-        if local != Some(true) {
-            self.remote.cancel(ud);
-        }
+        self.remote.cancel_from_anywhere(self.user_data);
     }
 }
 

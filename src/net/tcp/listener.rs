@@ -240,17 +240,7 @@ impl Drop for TcpListener {
                 .take();
             if let Some((remote, user_data)) = at {
                 if self.queue.armed.is_armed() {
-                    let local = crate::driver::with_uring(|d| {
-                        if Arc::ptr_eq(d.remote(), &remote) {
-                            d.cancel(user_data);
-                            true
-                        } else {
-                            false
-                        }
-                    });
-                    if local != Some(true) {
-                        remote.cancel(user_data);
-                    }
+                    remote.cancel_from_anywhere(user_data);
                 }
             }
             // Connections queued and not accepted are closed with the queue.

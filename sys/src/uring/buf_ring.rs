@@ -187,14 +187,12 @@ impl BufRing {
         }
         self.in_ring[i] = false;
         let start = i * self.buf_len as usize;
-        // SAFETY: the buffer lies inside the mapping; the kernel reported it used and no
-        // longer touches it (it is out of the ring until recycled), and the slice borrows
-        // `self`, so recycle() cannot run while it lives.
-        Ok(
-            unsafe {
-                std::slice::from_raw_parts(self.bufs.ptr().as_ptr().add(start), len as usize)
-            },
-        )
+        // The kernel reported the buffer used and no longer touches it (it is out of the
+        // ring until recycled); the slice borrows `self`, so recycle() cannot run meanwhile.
+        let base = self.bufs.ptr().as_ptr();
+        // SAFETY: the buffer lies inside the mapping and nobody writes it (above).
+        let bytes = unsafe { std::slice::from_raw_parts(base.add(start), len as usize) };
+        Ok(bytes)
     }
 
     /// Hands buffer `bid` back to the kernel.

@@ -183,10 +183,9 @@ impl CompletionQueue {
 
     fn read_slot(&self, index: u32) -> Cqe {
         let off = self.cqes as usize + (index & self.mask) as usize * self.stride;
-        // SAFETY: index & mask < entries and validate_cq() checked the CQE array fits the
-        // region; the slot lies below the tail we acquired, so the kernel finished writing
-        // it and will not rewrite it before we release the head past it. Raw read: no
-        // reference into shared memory is formed.
+        // The slot lies below the tail we acquired: the kernel finished writing it and will
+        // not rewrite it before we release the head past it. Raw read: no reference formed.
+        // SAFETY: index & mask < entries; validate_cq() checked the array fits the region.
         unsafe { self.base.as_ptr().add(off).cast::<Cqe>().read() }
     }
 

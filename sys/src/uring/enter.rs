@@ -152,9 +152,10 @@ impl Ring {
         ts: Option<&KernelTimespec>,
     ) -> rustix::io::Result<u32> {
         let (fd, flags) = match self.registered_index {
-            // SAFETY: a registered-ring index (0..16) stands in for the fd only when the
-            // REGISTERED_RING flag tells the kernel so; it is never used as an fd by us.
+            // A registered-ring index (0..16) stands in for the fd only when the
+            // REGISTERED_RING flag tells the kernel so.
             Some(i) => (
+                // SAFETY: never used as an fd by us; only passed with REGISTERED_RING.
                 unsafe { BorrowedFd::borrow_raw(i as i32) },
                 flags | enter_flags::REGISTERED_RING,
             ),

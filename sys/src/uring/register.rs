@@ -21,9 +21,9 @@ impl Ring {
         nr: u32,
         step: &str,
     ) -> io::Result<u32> {
-        // SAFETY: every caller passes `arg` pointing to what `op` reads (or writes, for
-        // RegisterRingFds), live across the call; the kernel keeps no pointer to it
-        // except for buffer rings, whose memory the Ring keeps until unregistered.
+        // The kernel keeps no pointer to `arg` except for buffer rings, whose memory the
+        // Ring keeps until unregistered.
+        // SAFETY: every caller passes `arg` pointing to what `op` reads or writes, live.
         unsafe { io_uring_register(self.as_fd(), op, arg, nr) }
             .map_err(|e| step_error(e.into(), step))
     }

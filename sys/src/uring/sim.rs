@@ -84,10 +84,10 @@ impl SimRing {
             word(cqb, layout.cq.tail).store(start, Ordering::Relaxed);
         }
         let (sq_len, cq_len, sqes_len) = (sq_region.len(), cq_region.len(), sqe_region.len());
-        // SAFETY: the regions live in `Self` beside the views, are 8-aligned, and only the
-        // views and this simulated kernel touch them.
-        let sq =
-            unsafe { SubmissionQueue::new(sqb, sq_len, sqe_region.as_sqes(), sqes_len, &layout)? };
+        let sqes = sqe_region.as_sqes();
+        // The regions live in `Self` beside the views and only they and this kernel touch them.
+        // SAFETY: the regions are 8-aligned, sized as `layout` says, and outlive the views.
+        let sq = unsafe { SubmissionQueue::new(sqb, sq_len, sqes, sqes_len, &layout)? };
         // SAFETY: as above.
         let cq = unsafe { CompletionQueue::new(cqb, cq_len, &layout)? };
         Ok(SimRing {

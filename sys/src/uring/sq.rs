@@ -140,9 +140,8 @@ impl SubmissionQueue {
         }
         if let Some(array) = off.array {
             for i in 0..entries {
-                // SAFETY: validate() checked array + entries * 4 <= sq_len; the array is
-                // only read by the kernel during enter, which cannot run concurrently
-                // with construction.
+                // The kernel reads the array only during enter, not during construction.
+                // SAFETY: validate() checked array + entries * 4 <= sq_len.
                 unsafe { word(sq_ring, array + i * 4).store(i, Ordering::Relaxed) };
             }
         }
@@ -257,9 +256,9 @@ impl SubmissionQueue {
         }
         for sqe in sqes {
             let slot = (self.sqe_tail & self.mask) as usize;
-            // SAFETY: slot < entries and the SQE array holds `entries` SQEs (validated);
-            // the slot is outside [head, tail) because space_left() > 0, so the kernel is
-            // not reading it. Raw write: no reference to shared memory is formed.
+            // The slot is outside [head, tail) because space_left() > 0: the kernel is not
+            // reading it. Raw write: no reference to shared memory is formed.
+            // SAFETY: slot < entries and the SQE array holds `entries` SQEs (validated).
             unsafe { self.sqes.as_ptr().add(slot).write(*sqe) };
             self.sqe_tail = self.sqe_tail.wrapping_add(1);
         }
