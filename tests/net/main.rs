@@ -17,5 +17,6 @@ mod errors;
 mod guide;
 mod half_close;
 mod many_conns;
+mod ring_pressure;
 mod split_owned;
 mod udp;
