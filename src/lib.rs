@@ -40,8 +40,8 @@ pub use channel::{
 };
 pub use driver::{Capabilities, DriverType};
 pub use runtime::{
-    spawn, spawn_blocking, spawn_local, spawn_on, Builder, Runtime, RuntimeConfig, RuntimeMetrics,
-    WorkerMetrics,
+    shutdown_signal, spawn, spawn_blocking, spawn_local, spawn_on, Builder, Runtime, RuntimeConfig,
+    RuntimeMetrics, ShutdownSignal, WorkerMetrics,
 };
 pub use select::{select_multiple, select_two};
 pub use std::time::Duration;
@@ -50,6 +50,35 @@ pub use time::{interval, sleep, sleep_until, timeout, Elapsed, Instant, Interval
 
 #[doc(inline)]
 pub use hiver_sys as sys;
+
+/// Runs `async fn main` on a runtime built from the attribute's arguments, the builder's
+/// options: `worker_threads = N`, `driver = "auto" | "io_uring" | "epoll" | "kqueue"`,
+/// `queue_size`, `io_entries`, `thread_name`, `enable_parking`, `park_timeout_ms`,
+/// `max_blocking_threads`, and `crate = "path"` when `hiver_runtime` was renamed.
+///
+/// ```
+/// #[hiver_runtime::main(worker_threads = 2)]
+/// async fn main() -> std::io::Result<()> {
+///     let listener = hiver_runtime::io::TcpListener::bind("127.0.0.1:0").await?;
+///     println!("listening on {}", listener.local_addr()?);
+///     Ok(())
+/// }
+/// ```
+#[cfg(feature = "macros")]
+pub use hiver_runtime_macros::main;
+
+/// Runs an `async fn` test on its own runtime built from the attribute's arguments (the
+/// same as [`main`]'s).
+///
+/// ```
+/// #[hiver_runtime::test(worker_threads = 1, driver = "auto")]
+/// async fn sleeps() {
+///     hiver_runtime::sleep(std::time::Duration::from_millis(1)).await;
+/// }
+/// # fn main() {}
+/// ```
+#[cfg(feature = "macros")]
+pub use hiver_runtime_macros::test;
 
 #[cfg(loom)]
 #[doc(hidden)]

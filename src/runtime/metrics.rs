@@ -130,3 +130,120 @@ impl RuntimeMetrics {
         self.workers.iter().map(|w| w.polls).sum()
     }
 }
+
+/// How a row of the table folds its workers' values into the last column.
+#[derive(Clone, Copy)]
+enum Fold {
+    Sum,
+    Max,
+}
+
+/// A row of the table: its name, the value it shows, how the total folds.
+type Row = (&'static str, fn(&WorkerMetrics) -> u64, Fold);
+
+/// The rows of the table, in the order of [`WorkerMetrics`]' fields.
+const ROWS: &[Row] = &[
+    ("spawned", |w| w.spawned, Fold::Sum),
+    ("polls", |w| w.polls, Fold::Sum),
+    ("parks", |w| w.parks, Fold::Sum),
+    ("unparks", |w| w.unparks, Fold::Sum),
+    ("remote schedules", |w| w.remote_schedules, Fold::Sum),
+    ("local schedules", |w| w.local_schedules, Fold::Sum),
+    ("local overflows", |w| w.local_overflows, Fold::Sum),
+    ("kernel entries", |w| w.kernel_entries, Fold::Sum),
+    ("timers", |w| w.timers, Fold::Sum),
+    ("io submitted", |w| w.io_submitted, Fold::Sum),
+    ("io completed", |w| w.io_completed, Fold::Sum),
+    ("io in flight", |w| w.io_in_flight, Fold::Sum),
+    ("io cancels", |w| w.io_cancels, Fold::Sum),
+    ("io cancels done", |w| w.io_cancels_done, Fold::Sum),
+    ("io cancels late", |w| w.io_cancels_late, Fold::Sum),
+    ("io max batch", |w| w.io_max_batch, Fold::Max),
+    ("buffers starved", |w| w.buf_starved, Fold::Sum),
+    ("cq overflows", |w| w.cq_overflows, Fold::Sum),
+];
+
+/// A table of the counters, one column per worker and a total (the deepest batch's
+/// column is a maximum, not a sum), then the blocking pool's threads.
+///
+/// ```
+/// let rt = hiver_runtime::Runtime::builder().worker_threads(2).build()?;
+/// let table = rt.metrics().to_string();
+/// assert!(table.starts_with("counter"));
+/// assert!(table.contains("worker 1"));
+/// assert!(table.lines().any(|l| l.starts_with("polls")));
+/// println!("{table}");
+/// # Ok::<(), std::io::Error>(())
+/// ```
+impl std::fmt::Display for RuntimeMetrics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        const NAME: usize = 18;
+        let width = ROWS
+            .iter()
+            .flat_map(|(_, get, _)| self.workers.iter().map(get))
+            .map(|v| v.to_string().len())
+            .max()
+            .unwrap_or(1)
+            .max("worker 99".len());
+        write!(f, "{:<NAME$}", "counter")?;
+        for i in 0..self.workers.len() {
+            write!(f, " {:>width$}", format!("worker {i}"))?;
+        }
+        writeln!(f, " {:>width$}", "total")?;
+        for (name, get, fold) in ROWS {
+            write!(f, "{name:<NAME$}")?;
+            for w in &self.workers {
+                write!(f, " {:>width$}", get(w))?;
+            }
+            let values = self.workers.iter().map(get);
+            let total = match fold {
+                Fold::Sum => values.sum::<u64>(),
+                Fold::Max => values.max().unwrap_or(0),
+            };
+            writeln!(f, " {total:>width$}")?;
+        }
+        write!(f, "{:<NAME$} {}", "blocking threads", self.blocking_threads)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{RuntimeMetrics, WorkerMetrics};
+
+    #[test]
+    fn the_table_has_a_column_per_worker_and_totals() {
+        let m = RuntimeMetrics {
+            workers: vec![
+                WorkerMetrics {
+                    polls: 5,
+                    io_max_batch: 7,
+                    ..Default::default()
+                },
+                WorkerMetrics {
+                    polls: 1234567,
+                    io_max_batch: 3,
+                    ..Default::default()
+                },
+            ],
+            blocking_threads: 4,
+        };
+        let text = m.to_string();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 2 + super::ROWS.len(), "{text}");
+        let cols = |l: &str| l.split_whitespace().map(String::from).collect::<Vec<_>>();
+        let polls = lines.iter().find(|l| l.starts_with("polls")).unwrap();
+        assert_eq!(cols(polls)[1..], ["5", "1234567", "1234572"]);
+        let batch = lines
+            .iter()
+            .find(|l| l.starts_with("io max batch"))
+            .unwrap();
+        assert_eq!(cols(batch)[3..], ["7", "3", "7"]);
+        assert_eq!(*lines.last().unwrap(), "blocking threads   4");
+        // Columns line up: every row is as long as the header.
+        let header = lines[0].len();
+        assert!(
+            lines[1..lines.len() - 1].iter().all(|l| l.len() == header),
+            "{text}"
+        );
+    }
+}

@@ -5,6 +5,7 @@ mod blocking;
 mod builder;
 pub(crate) mod context;
 mod metrics;
+mod shutdown;
 mod spawn;
 pub(crate) mod worker;
 
@@ -19,6 +20,7 @@ use std::task::{Context, Poll, Wake, Waker};
 pub use blocking::spawn_blocking;
 pub use builder::{Builder, RuntimeConfig};
 pub use metrics::{RuntimeMetrics, WorkerMetrics};
+pub use shutdown::{shutdown_signal, ShutdownSignal};
 pub use spawn::{spawn, spawn_local, spawn_on};
 
 use crate::driver::{Capabilities, Driver, DriverType};
@@ -36,6 +38,7 @@ pub(crate) struct Handle {
     pub(crate) capabilities: Capabilities,
     pub(crate) blocking: Arc<blocking::Pool>,
     pub(crate) clock: crate::time::clock::Clock,
+    pub(crate) shutdown: Arc<shutdown::ShutdownState>,
     next_id: AtomicU64,
 }
 
@@ -150,6 +153,7 @@ impl Runtime {
             capabilities,
             blocking,
             clock: crate::time::clock::Clock::new(),
+            shutdown: Arc::new(shutdown::ShutdownState::new()),
             next_id: AtomicU64::new(1),
         });
         for g in go {
@@ -216,6 +220,70 @@ impl Runtime {
         F::Output: Send + 'static,
     {
         spawn::spawn_with(&self.handle, None, future)
+    }
+
+    /// A signal that resolves when [`shutdown_timeout`](Self::shutdown_timeout) begins (see
+    /// [`ShutdownSignal`]); tasks inside the runtime can also call
+    /// [`shutdown_signal()`](crate::shutdown_signal).
+    ///
+    /// ```
+    /// let rt = hiver_runtime::Runtime::new()?;
+    /// let signal = rt.shutdown_signal();
+    /// assert!(!signal.is_triggered());
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn shutdown_signal(&self) -> ShutdownSignal {
+        ShutdownSignal::new(self.handle.shutdown.clone())
+    }
+
+    /// Shuts the runtime down gracefully: refuses new tasks from now on (a `spawn` returns
+    /// a handle that reports cancellation), triggers every [`ShutdownSignal`], lets the
+    /// running tasks (and this thread's `spawn_local` tasks, driven here meanwhile) finish
+    /// until `timeout` has passed, then drops the runtime, which cancels whatever is left
+    /// (their destructors run) and joins the workers. Returns `true` if every task finished
+    /// in time.
+    ///
+    /// Called from inside a runtime (where this thread cannot wait), it skips the wait.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use hiver_runtime::{shutdown_signal, spawn, Runtime};
+    /// let mut rt = Runtime::builder().worker_threads(2).build()?;
+    /// rt.block_on(async {
+    ///     // A connection's task: serves until asked to stop, then finishes its work.
+    ///     spawn(async {
+    ///         shutdown_signal().await;
+    ///         hiver_runtime::sleep(Duration::from_millis(10)).await; // the last request
+    ///     });
+    /// })?;
+    /// assert!(rt.shutdown_timeout(Duration::from_secs(10)));
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn shutdown_timeout(mut self, timeout: std::time::Duration) -> bool {
+        let state = self.handle.shutdown.clone();
+        state.begin();
+        tracing::debug!(?timeout, "hiver runtime draining");
+        let workers: Vec<Arc<Shared>> = self.handle.workers.clone();
+        let caller = self.caller_shared.clone();
+        let live = move || {
+            workers
+                .iter()
+                .chain(std::iter::once(&caller))
+                .map(|w| w.load.load(Ordering::Acquire))
+                .sum::<usize>()
+        };
+        let drained = self
+            .block_on(async {
+                crate::time::timeout(timeout, state.drained(live))
+                    .await
+                    .is_ok()
+            })
+            .unwrap_or(false);
+        if !drained {
+            tracing::debug!("hiver runtime: tasks left at the shutdown deadline are cancelled");
+        }
+        drop(self);
+        drained
     }
 
     fn caller_core(&mut self) -> io::Result<Rc<Core>> {

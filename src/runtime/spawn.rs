@@ -139,10 +139,22 @@ fn place<F>(
 where
     F: Future + 'static,
 {
+    let id = handle.next_id();
+    #[cfg(feature = "task-spans")]
+    let future = tracing::Instrument::instrument(
+        future,
+        tracing::trace_span!("task", id, worker = shared.index),
+    );
+    let (notified, join) = task::allocate(future, shared.clone(), id);
+    if handle.shutdown.is_closing() {
+        // A graceful shutdown refuses new tasks: dropping the never-run task cancels it,
+        // and its handle reports that.
+        tracing::trace!(task = id, "spawn refused: the runtime is shutting down");
+        drop(notified);
+        return join;
+    }
     shared.load.fetch_add(1, Ordering::Relaxed);
     shared.counters.spawned.fetch_add(1, Ordering::Relaxed);
-    let id = handle.next_id();
-    let (notified, join) = task::allocate(future, shared.clone(), id);
     tracing::trace!(task = id, worker = shared.index, "spawn");
     match core {
         Some(c) if Arc::ptr_eq(&c.shared, shared) => c.push_local(notified),

@@ -273,8 +273,10 @@ impl Core {
         Counters::bump_owned(&self.shared.counters.polls);
         if crate::task::coop::budgeted(|| task.run()) {
             let done = self.owned.borrow_mut().remove(slot);
-            self.shared.load.fetch_sub(1, Ordering::Relaxed);
+            // Release: pairs with the Acquire count of a graceful shutdown.
+            self.shared.load.fetch_sub(1, Ordering::Release);
             drop(done);
+            self.handle.shutdown.task_done();
         }
     }
 

@@ -115,3 +115,162 @@ fn many_runtimes_build_and_drop_without_leaking_threads_or_fds() {
             .unwrap();
     }
 }
+
+// ---- graceful shutdown: Runtime::shutdown_timeout and ShutdownSignal ----
+
+/// Tasks that await the signal and then finish their work (a timer, a message from
+/// another task) all complete: `shutdown_timeout` reports a full drain, and nothing was
+/// cancelled.
+#[test]
+fn shutdown_timeout_lets_running_tasks_finish() {
+    for d in drivers() {
+        let finished = Arc::new(AtomicUsize::new(0));
+        let mut rt = runtime(d, 2);
+        let f = finished.clone();
+        let handles = rt
+            .block_on(async move {
+                let mut hs = Vec::new();
+                for i in 0..100u64 {
+                    let f = f.clone();
+                    hs.push(spawn(async move {
+                        hiver_runtime::shutdown_signal().await;
+                        // The work left after the signal: a timer, then a yield.
+                        hiver_runtime::sleep(std::time::Duration::from_millis(1 + i % 20)).await;
+                        yield_now().await;
+                        f.fetch_add(1, Ordering::SeqCst);
+                    }));
+                }
+                // spawn_local tasks of this thread are driven during the drain too.
+                let f = f.clone();
+                let signal = hiver_runtime::shutdown_signal();
+                drop(spawn_local(async move {
+                    signal.await;
+                    f.fetch_add(1, Ordering::SeqCst);
+                }));
+                hs
+            })
+            .unwrap();
+        assert_eq!(
+            finished.load(Ordering::SeqCst),
+            0,
+            "nothing ran before the signal"
+        );
+        assert!(
+            rt.shutdown_timeout(std::time::Duration::from_secs(30)),
+            "on {d}: every task finishes well inside the deadline"
+        );
+        assert_eq!(finished.load(Ordering::SeqCst), 101, "on {d}");
+        for h in handles {
+            assert!(h.is_finished());
+        }
+    }
+}
+
+/// A task that never finishes is cancelled at the deadline (its destructor runs), while one
+/// that finishes in time completes normally.
+#[test]
+fn shutdown_timeout_cancels_what_is_left_at_the_deadline() {
+    for d in drivers() {
+        let dropped = Arc::new(AtomicUsize::new(0));
+        let mut rt = runtime(d, 2);
+        let dr = dropped.clone();
+        let (stuck, quick) = rt
+            .block_on(async move {
+                let c = Counted(dr);
+                let stuck = spawn(async move {
+                    let _c = c;
+                    std::future::pending::<()>().await;
+                });
+                let quick = spawn(async {
+                    hiver_runtime::shutdown_signal().await;
+                    7
+                });
+                (stuck, quick)
+            })
+            .unwrap();
+        let timeout = std::time::Duration::from_millis(100);
+        let start = std::time::Instant::now();
+        assert!(
+            !rt.shutdown_timeout(timeout),
+            "on {d}: one task cannot finish"
+        );
+        assert!(
+            start.elapsed() >= timeout,
+            "on {d}: waited for the deadline"
+        );
+        assert_eq!(
+            dropped.load(Ordering::SeqCst),
+            1,
+            "on {d}: the stuck task was dropped"
+        );
+        let mut rt2 = Runtime::builder().worker_threads(1).build().unwrap();
+        let (s, q) = rt2.block_on(async { (stuck.await, quick.await) }).unwrap();
+        assert!(s.unwrap_err().is_cancelled(), "on {d}");
+        assert_eq!(q.unwrap(), 7, "on {d}");
+    }
+}
+
+/// Once the shutdown began, `spawn` is refused: the handle reports cancellation and the
+/// future is dropped unpolled, while the task that called it goes on.
+#[test]
+#[allow(clippy::async_yields_async)] // the handle itself is what block_on returns here
+fn spawn_during_graceful_shutdown_is_refused() {
+    for d in drivers() {
+        let polled = Arc::new(AtomicUsize::new(0));
+        let mut rt = runtime(d, 1);
+        let p = polled.clone();
+        let outcome = rt
+            .block_on(async move {
+                spawn(async move {
+                    hiver_runtime::shutdown_signal().await;
+                    let late = spawn(async move {
+                        p.fetch_add(1, Ordering::SeqCst);
+                    });
+                    late.await.map_err(|e| e.is_cancelled())
+                })
+            })
+            .unwrap();
+        assert!(
+            rt.shutdown_timeout(std::time::Duration::from_secs(30)),
+            "on {d}"
+        );
+        assert_eq!(
+            polled.load(Ordering::SeqCst),
+            0,
+            "on {d}: the late task never ran"
+        );
+        let mut rt2 = Runtime::builder().worker_threads(1).build().unwrap();
+        let r = rt2.block_on(outcome).unwrap().unwrap();
+        assert_eq!(r, Err(true), "on {d}: the late spawn reports cancellation");
+    }
+}
+
+/// Signals: every clone and every later-made signal is ready once the shutdown began; a
+/// signal dropped while waiting takes no other's wake-up.
+#[test]
+fn shutdown_signal_wakes_every_waiter() {
+    let mut rt = Runtime::builder().worker_threads(2).build().unwrap();
+    let outer = rt.shutdown_signal();
+    let woken = Arc::new(AtomicUsize::new(0));
+    let w = woken.clone();
+    rt.block_on(async move {
+        for i in 0..64 {
+            let w = w.clone();
+            let s = hiver_runtime::shutdown_signal();
+            spawn(async move {
+                // Some waiters give up before the signal: their wake-up goes nowhere.
+                if i % 4 == 0 {
+                    let _ = hiver_runtime::timeout(std::time::Duration::from_millis(1), s.clone())
+                        .await;
+                }
+                s.await;
+                w.fetch_add(1, Ordering::SeqCst);
+            });
+        }
+    })
+    .unwrap();
+    assert!(!outer.is_triggered());
+    assert!(rt.shutdown_timeout(std::time::Duration::from_secs(30)));
+    assert!(outer.is_triggered());
+    assert_eq!(woken.load(Ordering::SeqCst), 64);
+}
