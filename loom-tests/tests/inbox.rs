@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use hiver_loom_tests::support::model;
-use hiver_runtime::__loom::{spawn_with_id, Inbox, Task, TestQueue};
+use hiver_runtime::__loom::{spawn_with_id, Inbox, Owned, Task, TestQueue};
 use loom::thread;
 
 fn task(q: &Arc<TestQueue>, id: u64) -> Task {
@@ -28,11 +28,24 @@ fn pushes_from_two_threads_against_the_owner() {
                 })
             })
             .collect();
-        let mut seen: Vec<u64> = inbox.take_all().iter().map(Task::id).collect();
+        // The owner runs what it takes: polling reads the task's future, which the
+        // producer wrote before its push (a causality violation if the push did not
+        // publish it).
+        let run = |tasks: Vec<Task>| -> Vec<u64> {
+            tasks
+                .into_iter()
+                .map(|t| {
+                    let id = t.id();
+                    assert!(Owned::new().run(t), "an empty future finishes at once");
+                    id
+                })
+                .collect()
+        };
+        let mut seen = run(inbox.take_all());
         for p in producers {
             p.join().unwrap();
         }
-        seen.extend(inbox.take_all().iter().map(Task::id));
+        seen.extend(run(inbox.take_all()));
         for p in 0..2 {
             let mine: Vec<u64> = seen.iter().copied().filter(|id| id / 10 == p).collect();
             assert_eq!(
