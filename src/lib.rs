@@ -1,19 +1,4 @@
-//! hiver-runtime: an io_uring-first, thread-per-core async runtime for web servers.
-//!
-//! Each worker thread owns its I/O driver (io_uring, epoll or kqueue), its run queue and a
-//! lock-free inbox; tasks never migrate once started. The kernel layer is [`hiver_sys`],
-//! written on raw syscalls (no libc on Linux).
-//!
-//! ```
-//! use hiver_runtime::{spawn, Runtime};
-//!
-//! fn main() -> std::io::Result<()> {
-//!     let mut runtime = Runtime::new()?;
-//!     let answer = runtime.block_on(async { spawn(async { 6 * 7 }).wait().await })?;
-//!     assert_eq!(answer.unwrap(), 42);
-//!     Ok(())
-//! }
-//! ```
+#![doc = include_str!("../docs/overview.md")]
 #![deny(unsafe_code)]
 
 #[cfg(windows)]
@@ -33,6 +18,17 @@ pub mod select;
 mod sync;
 mod task;
 pub mod time;
+
+/// Guides beyond the API reference.
+pub mod docs {
+    /// Choosing a driver: io_uring, epoll or kqueue, the fallback, the ring's settings.
+    #[doc = include_str!("../docs/choosing-a-driver.md")]
+    pub mod choosing_a_driver {}
+
+    /// Cancel safety: what each method does when its future is dropped.
+    #[doc = include_str!("../docs/cancel-safety.md")]
+    pub mod cancel_safety {}
+}
 
 pub use channel::{
     bounded, unbounded, Receiver, RecvError, RecvFuture, SendError, SendFuture, Sender,
