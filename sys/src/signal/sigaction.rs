@@ -135,16 +135,18 @@ mod imp {
     ///
     /// `act` is null or points at a valid `KernelSigaction` whose handler is
     /// async-signal-safe; `old` is null or writable for one `KernelSigaction`.
-    #[cfg(target_arch = "x86_64")]
     unsafe fn rt_sigaction(
         signal: i32,
         act: *const KernelSigaction,
         old: *mut KernelSigaction,
     ) -> isize {
         let ret: isize;
-        // SAFETY: the Linux x86_64 syscall ABI (number in rax, arguments in rdi, rsi, rdx,
-        // r10; rcx and r11 clobbered); the pointers obey this function's contract.
+        // Linux syscall ABI. x86_64: number in rax, arguments in rdi, rsi, rdx, r10; rcx and
+        // r11 clobbered. aarch64: number in x8, arguments in x0 to x3, the result in x0.
+        // SAFETY: the registers follow the ABI above; the pointers obey this function's
+        // contract.
         unsafe {
+            #[cfg(target_arch = "x86_64")]
             std::arch::asm!(
                 "syscall",
                 inlateout("rax") SYS_RT_SIGACTION as isize => ret,
@@ -156,25 +158,7 @@ mod imp {
                 lateout("r11") _,
                 options(nostack, preserves_flags),
             );
-        }
-        ret
-    }
-
-    /// The raw syscall: 0, or a negated errno.
-    ///
-    /// # Safety
-    ///
-    /// As for the x86_64 version.
-    #[cfg(target_arch = "aarch64")]
-    unsafe fn rt_sigaction(
-        signal: i32,
-        act: *const KernelSigaction,
-        old: *mut KernelSigaction,
-    ) -> isize {
-        let ret: isize;
-        // SAFETY: the Linux aarch64 syscall ABI (number in x8, arguments in x0 to x3, the
-        // result in x0); the pointers obey this function's contract.
-        unsafe {
+            #[cfg(target_arch = "aarch64")]
             std::arch::asm!(
                 "svc #0",
                 in("x8") SYS_RT_SIGACTION,
