@@ -15,6 +15,7 @@ mod net;
 mod runtime;
 mod sched;
 pub mod select;
+pub mod signal;
 mod sync;
 mod task;
 pub mod time;

@@ -73,7 +73,7 @@ pub struct Token(pub u64);
 
 impl Token {
     /// The token as the `udata` of a kevent (an integer, never dereferenced).
-    fn udata(self) -> *mut c_void {
+    pub(crate) fn udata(self) -> *mut c_void {
         ptr::without_provenance_mut(self.0 as usize)
     }
 }
@@ -225,7 +225,11 @@ impl AsFd for Poller {
 
 /// Applies `changes` (each flagged `EV_RECEIPT`) and checks every receipt. An errno in
 /// `ignored` is not an error.
-fn submit(kq: BorrowedFd<'_>, changes: &[kqueue::Event], ignored: &[Errno]) -> io::Result<()> {
+pub(crate) fn submit(
+    kq: BorrowedFd<'_>,
+    changes: &[kqueue::Event],
+    ignored: &[Errno],
+) -> io::Result<()> {
     let mut receipts = [MaybeUninit::<kqueue::Event>::uninit(); MAX_CHANGES];
     // Exactly one slot per change: a spare slot could take (and, with `EV_CLEAR`, lose) a
     // pending event.

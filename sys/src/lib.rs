@@ -9,6 +9,8 @@
 //!   shims with the same function names, each with a waker (eventfd or `EVFILT_USER`).
 //! - [`sockaddr`]: socket addresses in the kernel's encoding, for operations that point at
 //!   one.
+//! - [`signal`]: caught Unix signals, delivered to one waiting thread (a raw `rt_sigaction`
+//!   handler and a self-pipe on Linux, `EVFILT_SIGNAL` on kqueue).
 //!
 //! Every syscall goes through [`rustix`] with its `linux_raw` backend: no libc on Linux.
 //!
@@ -29,6 +31,15 @@ pub mod epoll;
     target_os = "dragonfly"
 ))]
 pub mod kqueue;
+#[cfg(any(
+    target_os = "linux",
+    target_vendor = "apple",
+    target_os = "freebsd",
+    target_os = "netbsd",
+    target_os = "openbsd",
+    target_os = "dragonfly"
+))]
+pub mod signal;
 pub mod sockaddr;
 #[cfg(target_os = "linux")]
 pub mod uring;
