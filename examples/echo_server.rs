@@ -6,7 +6,8 @@
 //! cargo run --release --example echo_server -- --addr 127.0.0.1:8080 --workers 2 --driver uring
 //! ```
 //!
-//! It prints `listening on ADDR (driver, N workers)` and serves until it is killed.
+//! It prints `listening on ADDR (driver, N workers)` and serves until SIGINT or SIGTERM,
+//! then stops accepting, gives open connections 5 s to finish, and exits 0.
 
 #[path = "support/args.rs"]
 mod args;
@@ -28,5 +29,5 @@ async fn handle(mut stream: TcpStream) -> std::io::Result<()> {
 
 fn main() -> std::io::Result<()> {
     let args = args::Args::parse("echo_server", &[]);
-    serve::serve_forever(&args, handle)
+    serve::serve_until_signal(&args, handle)
 }

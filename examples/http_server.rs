@@ -7,7 +7,8 @@
 //! curl http://127.0.0.1:8080/plaintext
 //! ```
 //!
-//! It prints `listening on ADDR (driver, N workers)` and serves until it is killed.
+//! It prints `listening on ADDR (driver, N workers)` and serves until SIGINT or SIGTERM,
+//! then stops accepting, gives open connections 5 s to finish, and exits 0.
 //! Keep-alive is the default; pipelined requests are answered in order, the responses to
 //! all the complete requests of one read going out in one write; `Connection: close` is
 //! honoured; malformed input gets `400 Bad Request` and the connection is closed (a
@@ -55,5 +56,5 @@ async fn handle(mut stream: TcpStream) -> std::io::Result<()> {
 
 fn main() -> std::io::Result<()> {
     let args = args::Args::parse("http_server", &[]);
-    serve::serve_forever(&args, handle)
+    serve::serve_until_signal(&args, handle)
 }
