@@ -9,6 +9,7 @@ compile_error!(
 
 mod channel;
 pub mod driver;
+pub mod fs;
 pub mod io;
 mod loom;
 mod net;

@@ -16,6 +16,7 @@
 
 pub(crate) mod accept;
 pub(crate) mod buf;
+pub(crate) mod file_ops;
 pub(crate) mod limit;
 pub(crate) mod op;
 pub(crate) mod ops;
@@ -216,6 +217,8 @@ pub(crate) struct UringDriver {
     defer_wakeup: bool,
     submit_wait: bool,
     stats: UringStats,
+    /// The opcodes this kernel supports (file operations check theirs before submitting).
+    probe: hiver_sys::uring::Probe,
 }
 
 impl UringDriver {
@@ -256,6 +259,7 @@ impl UringDriver {
             defer_wakeup: config.defer_wakeup,
             submit_wait: config.submit_wait,
             stats: UringStats::default(),
+            probe,
         };
         d.arm_wake()?;
         d.ring.submit()?;
@@ -283,6 +287,17 @@ impl UringDriver {
     /// Whether submissions wait for a completion in the same enter (`submit_wait`).
     pub(crate) fn submit_wait(&self) -> bool {
         self.submit_wait
+    }
+
+    /// Whether the kernel supports opcode `op`.
+    pub(crate) fn supports(&self, op: u8) -> bool {
+        self.probe.is_supported(op)
+    }
+
+    /// Replaces the probe (tests: a kernel without some opcode).
+    #[cfg(test)]
+    pub(crate) fn set_probe(&mut self, probe: hiver_sys::uring::Probe) {
+        self.probe = probe;
     }
 
     pub(crate) fn remote(&self) -> &Arc<Remote> {

@@ -69,7 +69,7 @@ impl<T: UringPayload> UringOp<T> {
     ///
     /// `prep` must return an SQE whose pointers point into the payload it is given, or into
     /// memory the kernel copies at submission and that outlives this call.
-    unsafe fn start(
+    pub(super) unsafe fn start(
         driver: &mut UringDriver,
         payload: T,
         permit: Option<Permit>,

@@ -184,6 +184,7 @@ pub mod opcode {
     pub const NOP: u8 = 0;
     pub const READV: u8 = 1;
     pub const WRITEV: u8 = 2;
+    pub const FSYNC: u8 = 3;
     pub const POLL_ADD: u8 = 6;
     pub const POLL_REMOVE: u8 = 7;
     pub const SENDMSG: u8 = 9;
@@ -194,15 +195,22 @@ pub mod opcode {
     pub const ASYNC_CANCEL: u8 = 14;
     pub const LINK_TIMEOUT: u8 = 15;
     pub const CONNECT: u8 = 16;
+    pub const OPENAT: u8 = 18;
     pub const CLOSE: u8 = 19;
     pub const FILES_UPDATE: u8 = 20;
+    pub const STATX: u8 = 21;
     pub const READ: u8 = 22;
     pub const WRITE: u8 = 23;
     pub const SEND: u8 = 26;
     pub const RECV: u8 = 27;
     pub const SHUTDOWN: u8 = 34;
+    pub const RENAMEAT: u8 = 35;
+    pub const UNLINKAT: u8 = 36;
+    pub const MKDIRAT: u8 = 37;
     pub const MSG_RING: u8 = 40;
     pub const SEND_ZC: u8 = 47;
+    /// Linux 6.9.
+    pub const FTRUNCATE: u8 = 55;
 }
 
 /// `IOSQE_*`: flags of an SQE.
@@ -341,6 +349,133 @@ pub mod poll_flags {
     /// `IORING_POLL_ADD_MULTI`: post a CQE per event until cancelled.
     pub const ADD_MULTI: u32 = 1 << 0;
 }
+
+/// `IORING_FSYNC_*` (in the flags word of an fsync).
+pub mod fsync_flags {
+    /// `IORING_FSYNC_DATASYNC`: `fdatasync` rather than `fsync`.
+    pub const DATASYNC: u32 = 1 << 0;
+}
+
+/// `AT_*`: the directory fd and flags of the `*at` operations (openat, statx, unlinkat,
+/// renameat, mkdirat).
+pub mod at_flags {
+    /// `AT_FDCWD`: resolve a relative path against the current directory.
+    pub const FDCWD: i32 = -100;
+    /// `AT_SYMLINK_NOFOLLOW`: statx describes a final symlink itself.
+    pub const SYMLINK_NOFOLLOW: u32 = 0x100;
+    /// `AT_REMOVEDIR`: unlinkat removes a directory (`rmdir`).
+    pub const REMOVEDIR: u32 = 0x200;
+    /// `AT_EMPTY_PATH`: with an empty path, statx describes the fd itself.
+    pub const EMPTY_PATH: u32 = 0x1000;
+}
+
+/// `STATX_*`: the fields a statx asks for and reports in [`Statx::mask`].
+pub mod statx_mask {
+    #![allow(missing_docs)]
+    pub const TYPE: u32 = 0x1;
+    pub const MODE: u32 = 0x2;
+    pub const NLINK: u32 = 0x4;
+    pub const UID: u32 = 0x8;
+    pub const GID: u32 = 0x10;
+    pub const ATIME: u32 = 0x20;
+    pub const MTIME: u32 = 0x40;
+    pub const CTIME: u32 = 0x80;
+    pub const INO: u32 = 0x100;
+    pub const SIZE: u32 = 0x200;
+    pub const BLOCKS: u32 = 0x400;
+    /// Everything `stat` reports.
+    pub const BASIC_STATS: u32 = 0x7ff;
+    /// Creation time, where the file system keeps it.
+    pub const BTIME: u32 = 0x800;
+}
+
+/// `struct statx_timestamp`, 16 bytes.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct StatxTimestamp {
+    /// Seconds since the epoch (negative before it).
+    pub tv_sec: i64,
+    /// Nanoseconds, below one second.
+    pub tv_nsec: u32,
+    /// Reserved.
+    pub reserved: i32,
+}
+
+/// `struct statx`, 256 bytes, as `IORING_OP_STATX` fills it. Fields outside
+/// [`mask`](Self::mask) are not set by the kernel.
+///
+/// ```
+/// use hiver_sys::uring::{statx_mask, Statx};
+/// let s = Statx::default();
+/// assert_eq!(s.mask & statx_mask::SIZE, 0);
+/// assert_eq!(std::mem::size_of::<Statx>(), 256);
+/// ```
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Statx {
+    /// Which fields were filled in (`STATX_*`, see [`statx_mask`]).
+    pub mask: u32,
+    /// Preferred I/O block size.
+    pub blksize: u32,
+    /// `STATX_ATTR_*` flags.
+    pub attributes: u64,
+    /// Hard links.
+    pub nlink: u32,
+    /// Owner.
+    pub uid: u32,
+    /// Group.
+    pub gid: u32,
+    /// File type and permission bits (`st_mode`).
+    pub mode: u16,
+    /// Reserved.
+    pub spare0: u16,
+    /// Inode number.
+    pub ino: u64,
+    /// Size in bytes.
+    pub size: u64,
+    /// 512-byte blocks allocated.
+    pub blocks: u64,
+    /// Which `attributes` bits the file system supports.
+    pub attributes_mask: u64,
+    /// Last access.
+    pub atime: StatxTimestamp,
+    /// Creation.
+    pub btime: StatxTimestamp,
+    /// Last status change.
+    pub ctime: StatxTimestamp,
+    /// Last modification.
+    pub mtime: StatxTimestamp,
+    /// Device number, for a device file (major).
+    pub rdev_major: u32,
+    /// Device number, for a device file (minor).
+    pub rdev_minor: u32,
+    /// Device holding the file (major).
+    pub dev_major: u32,
+    /// Device holding the file (minor).
+    pub dev_minor: u32,
+    /// Mount id.
+    pub mnt_id: u64,
+    /// Direct I/O memory alignment.
+    pub dio_mem_align: u32,
+    /// Direct I/O offset alignment.
+    pub dio_offset_align: u32,
+    /// Fields of newer kernels, and reserved space.
+    pub spare: [u64; 12],
+}
+
+assert_eq_size!(StatxTimestamp, [u8; 16]);
+const_assert_eq!(offset_of!(StatxTimestamp, tv_nsec), 8);
+assert_eq_size!(Statx, [u8; 256]);
+const_assert_eq!(offset_of!(Statx, mode), 28);
+const_assert_eq!(offset_of!(Statx, ino), 32);
+const_assert_eq!(offset_of!(Statx, size), 40);
+const_assert_eq!(offset_of!(Statx, atime), 64);
+const_assert_eq!(offset_of!(Statx, btime), 80);
+const_assert_eq!(offset_of!(Statx, ctime), 96);
+const_assert_eq!(offset_of!(Statx, mtime), 112);
+const_assert_eq!(offset_of!(Statx, rdev_major), 128);
+const_assert_eq!(offset_of!(Statx, mnt_id), 144);
+const_assert_eq!(offset_of!(Statx, spare), 160);
 
 /// `IO_URING_OP_SUPPORTED` in a [`ProbeOp`]'s flags.
 pub const OP_SUPPORTED: u16 = 1;

@@ -47,6 +47,7 @@ use rustix::io_uring::{io_uring_params, IORING_OFF_CQ_RING, IORING_OFF_SQES, IOR
 pub use buf_ring::{BufRing, BufRingView};
 pub use cq::CompletionQueue;
 pub use enter::{enter_decision, EnterDecision};
+pub use layout::{at_flags, fsync_flags, statx_mask, Statx, StatxTimestamp};
 pub use layout::{
     cancel_flags, cqe_flags, enter_flags, features, ioprio_flags, opcode, poll_flags, setup_flags,
     sq_ring_flags, sqe_flags, timeout_flags, BufRingEntry, Cqe, KernelTimespec, ProbeHeader,

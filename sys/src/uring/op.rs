@@ -15,13 +15,13 @@
 //! assert_eq!(sqe.flags & sqe_flags::IO_LINK, sqe_flags::IO_LINK);
 //! ```
 
-use std::ffi::c_void;
+use std::ffi::{c_char, c_void};
 use std::io::{IoSlice, IoSliceMut};
 use std::os::fd::RawFd;
 
 use super::layout::{
-    cancel_flags, ioprio_flags, opcode, poll_flags, sqe_flags, KernelTimespec, Sqe, MAX_RW_COUNT,
-    MSG_DATA,
+    cancel_flags, ioprio_flags, opcode, poll_flags, sqe_flags, KernelTimespec, Sqe, Statx,
+    MAX_RW_COUNT, MSG_DATA,
 };
 
 /// `struct msghdr` as `sendmsg`/`recvmsg` read it (Linux, 64-bit and 32-bit alike).
@@ -375,8 +375,88 @@ pub fn files_update(fds: *const RawFd, count: u32, offset: u32) -> Sqe {
     }
 }
 
+/// `IORING_OP_OPENAT`: opens the NUL-terminated `path` (relative to the directory `dfd`, or
+/// [`at_flags::FDCWD`](super::at_flags::FDCWD)) with `O_*` `flags` and `mode`; the new fd
+/// is the result. The kernel copies the path when it prepares the operation.
+pub fn openat(dfd: RawFd, path: *const c_char, flags: u32, mode: u32) -> Sqe {
+    Sqe {
+        addr: path as u64,
+        len: mode,
+        op_flags: flags,
+        ..with_fd(opcode::OPENAT, dfd)
+    }
+}
+
+/// `IORING_OP_FSYNC` of the whole file; `flags`
+/// [`fsync_flags::DATASYNC`](super::fsync_flags::DATASYNC) makes it an `fdatasync`.
+pub fn fsync(fd: RawFd, flags: u32) -> Sqe {
+    Sqe {
+        op_flags: flags,
+        ..with_fd(opcode::FSYNC, fd)
+    }
+}
+
+/// `IORING_OP_STATX` of `path` relative to `dfd` (an empty path with
+/// [`at_flags::EMPTY_PATH`](super::at_flags::EMPTY_PATH): the fd itself), asking for the
+/// `STATX_*` fields of `mask`; the kernel writes `*buf` before the completion.
+pub fn statx(dfd: RawFd, path: *const c_char, flags: u32, mask: u32, buf: *mut Statx) -> Sqe {
+    Sqe {
+        addr: path as u64,
+        len: mask,
+        off: buf as u64,
+        op_flags: flags,
+        ..with_fd(opcode::STATX, dfd)
+    }
+}
+
+/// `IORING_OP_UNLINKAT` of `path` relative to `dfd`; `flags`
+/// [`at_flags::REMOVEDIR`](super::at_flags::REMOVEDIR) removes a directory.
+pub fn unlinkat(dfd: RawFd, path: *const c_char, flags: u32) -> Sqe {
+    Sqe {
+        addr: path as u64,
+        op_flags: flags,
+        ..with_fd(opcode::UNLINKAT, dfd)
+    }
+}
+
+/// `IORING_OP_RENAMEAT` of `old` (relative to `old_dfd`) to `new` (relative to `new_dfd`),
+/// with `RENAME_*` `flags`.
+pub fn renameat(
+    old_dfd: RawFd,
+    old: *const c_char,
+    new_dfd: RawFd,
+    new: *const c_char,
+    flags: u32,
+) -> Sqe {
+    Sqe {
+        addr: old as u64,
+        len: new_dfd as u32,
+        off: new as u64,
+        op_flags: flags,
+        ..with_fd(opcode::RENAMEAT, old_dfd)
+    }
+}
+
+/// `IORING_OP_MKDIRAT` of `path` relative to `dfd`, with permission bits `mode`.
+pub fn mkdirat(dfd: RawFd, path: *const c_char, mode: u32) -> Sqe {
+    Sqe {
+        addr: path as u64,
+        len: mode,
+        ..with_fd(opcode::MKDIRAT, dfd)
+    }
+}
+
+/// `IORING_OP_FTRUNCATE` of `fd` to `len` bytes (Linux 6.9: probe for it).
+pub fn ftruncate(fd: RawFd, len: u64) -> Sqe {
+    Sqe {
+        off: len,
+        ..with_fd(opcode::FTRUNCATE, fd)
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    use super::super::layout::{at_flags, fsync_flags};
     use super::*;
 
     #[test]
@@ -418,6 +498,29 @@ mod tests {
             (9, cancel_flags::FD | cancel_flags::ALL)
         );
         assert_eq!(poll_add_multi(1, 1).len, poll_flags::ADD_MULTI);
+        let path = c"f".as_ptr();
+        let o = openat(at_flags::FDCWD, path, 0o1101, 0o644);
+        assert_eq!(
+            (o.opcode, o.fd, o.addr, o.len, o.op_flags),
+            (opcode::OPENAT, at_flags::FDCWD, path as u64, 0o644, 0o1101)
+        );
+        let mut buf = Statx::default();
+        let st = statx(4, path, at_flags::EMPTY_PATH, 0x7ff, &mut buf);
+        assert_eq!(
+            (st.addr, st.off, st.len, st.op_flags),
+            (
+                path as u64,
+                &raw mut buf as u64,
+                0x7ff,
+                at_flags::EMPTY_PATH
+            )
+        );
+        let r = renameat(1, path, 2, path, 0);
+        assert_eq!((r.fd, r.len, r.off), (1, 2, path as u64));
+        assert_eq!(fsync(3, fsync_flags::DATASYNC).op_flags, 1);
+        assert_eq!((ftruncate(3, 99).opcode, ftruncate(3, 99).off), (55, 99));
+        assert_eq!(unlinkat(-100, path, at_flags::REMOVEDIR).op_flags, 0x200);
+        assert_eq!(mkdirat(-100, path, 0o755).len, 0o755);
         assert_eq!(
             nop().link().skip_success().flags,
             sqe_flags::IO_LINK | sqe_flags::CQE_SKIP_SUCCESS

@@ -4,6 +4,7 @@
 
 mod buf_ring;
 mod cancel;
+mod files;
 mod msg_ring;
 mod multishot;
 mod nop;
