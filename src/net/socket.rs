@@ -56,10 +56,58 @@ impl Socket {
         Socket::new_in(family, ty)
     }
 
+    /// A new socket of `family`, in the mode the current thread's driver wants.
     pub(crate) fn new_in(family: AddressFamily, ty: SocketType) -> io::Result<Socket> {
         let nonblocking = driver::current_path()? == IoPath::Readiness;
         let fd = new_fd(family, ty, nonblocking)?;
         Ok(Socket::from_fd(fd, nonblocking))
+    }
+
+    /// Two sockets connected to each other (`socketpair`, Unix domain), in the mode the
+    /// current thread's driver wants.
+    pub(crate) fn new_pair(ty: SocketType) -> io::Result<(Socket, Socket)> {
+        let nonblocking = driver::current_path()? == IoPath::Readiness;
+        let (a, b) = new_pair_fds(ty, nonblocking)?;
+        Ok((
+            Socket::from_fd(a, nonblocking),
+            Socket::from_fd(b, nonblocking),
+        ))
+    }
+
+    /// Connects to `addr` (any family): a ring operation on io_uring; on a readiness driver
+    /// a non-blocking `connect`, waiting for writability when it is in progress (TCP). A
+    /// Unix-domain connect completes at once, or fails (`EAGAIN` on Linux when the
+    /// listener's backlog is full: no event would say when there is room).
+    pub(crate) async fn connect(&self, addr: &SocketAddrAny) -> io::Result<()> {
+        match driver::current_path()? {
+            #[cfg(target_os = "linux")]
+            IoPath::Uring => {
+                use crate::driver::uring::ops;
+                let (fd, addr) = (self.raw(), hiver_sys::sockaddr::SockAddrBuf::from_any(addr));
+                let op = crate::driver::uring_io(|d| ops::connect(d, fd, addr, None))?;
+                let done = std::future::poll_fn(|cx| op.poll(cx)).await;
+                ops::result(done).map(drop)
+            }
+            IoPath::Readiness => match rustix::net::connect(self.fd(), addr) {
+                Ok(()) => Ok(()),
+                Err(rustix::io::Errno::INPROGRESS) => {
+                    self.ready_io(Direction::Write, || {
+                        if let Some(e) = self.take_error()? {
+                            return Err(e);
+                        }
+                        match rustix::net::getpeername(self.fd()) {
+                            Ok(_) => Ok(()),
+                            Err(rustix::io::Errno::NOTCONN) => {
+                                Err(io::ErrorKind::WouldBlock.into())
+                            }
+                            Err(e) => Err(e.into()),
+                        }
+                    })
+                    .await
+                }
+                Err(e) => Err(e.into()),
+            },
+        }
     }
 
     pub(crate) fn fd(&self) -> BorrowedFd<'_> {
@@ -202,17 +250,28 @@ impl Socket {
     }
 
     pub(crate) fn local_addr(&self) -> io::Result<SocketAddr> {
-        to_std(rustix::net::getsockname(self.fd())?)
+        to_std(self.local_name()?)
     }
 
     pub(crate) fn peer_addr(&self) -> io::Result<SocketAddr> {
-        match rustix::net::getpeername(self.fd())? {
+        match self.peer_name()? {
             Some(a) => to_std(a),
             None => Err(io::Error::new(
                 io::ErrorKind::NotConnected,
                 "socket has no peer address",
             )),
         }
+    }
+
+    /// `getsockname(2)`, any family.
+    pub(crate) fn local_name(&self) -> io::Result<SocketAddrAny> {
+        Ok(rustix::net::getsockname(self.fd())?)
+    }
+
+    /// `getpeername(2)`, any family: `None` when the kernel reports no address (an
+    /// unnamed Unix-domain peer on some kernels); `NotConnected` without a peer.
+    pub(crate) fn peer_name(&self) -> io::Result<Option<SocketAddrAny>> {
+        Ok(rustix::net::getpeername(self.fd())?)
     }
 
     /// `shutdown(2)`.
@@ -298,6 +357,30 @@ fn new_fd(family: AddressFamily, ty: SocketType, nonblocking: bool) -> io::Resul
     }
 }
 
+/// Two connected close-on-exec Unix-domain sockets, non-blocking if asked.
+fn new_pair_fds(ty: SocketType, nonblocking: bool) -> io::Result<(OwnedFd, OwnedFd)> {
+    #[cfg(not(target_vendor = "apple"))]
+    {
+        let mut flags = SocketFlags::CLOEXEC;
+        if nonblocking {
+            flags |= SocketFlags::NONBLOCK;
+        }
+        Ok(rustix::net::socketpair(
+            AddressFamily::UNIX,
+            ty,
+            flags,
+            None,
+        )?)
+    }
+    #[cfg(target_vendor = "apple")]
+    {
+        let (a, b) = rustix::net::socketpair(AddressFamily::UNIX, ty, SocketFlags::empty(), None)?;
+        apple_setup(&a, nonblocking)?;
+        apple_setup(&b, nonblocking)?;
+        Ok((a, b))
+    }
+}
+
 /// Apple sockets: close-on-exec, non-blocking and no-SIGPIPE by separate calls.
 #[cfg(target_vendor = "apple")]
 fn apple_setup(fd: &OwnedFd, nonblocking: bool) -> io::Result<()> {
@@ -327,6 +410,12 @@ pub(crate) fn accept_nonblocking(
         apple_setup(&fd, true)?;
         Ok((fd, addr))
     }
+}
+
+/// `e` with `what` (the call and its address) before the reason, its kind kept.
+pub(crate) fn with_context(e: impl Into<io::Error>, what: impl std::fmt::Display) -> io::Error {
+    let e = e.into();
+    io::Error::new(e.kind(), format!("{what}: {e}"))
 }
 
 /// `SocketAddrAny` to std's address; an error for a family that is not IP.

@@ -162,6 +162,21 @@ impl Reader {
         (r, buf)
     }
 
+    /// Reads exactly `buf.len()` bytes; `UnexpectedEof` if the stream ends first.
+    pub(crate) async fn read_exact(&mut self, sock: &Socket, mut buf: &mut [u8]) -> io::Result<()> {
+        while !buf.is_empty() {
+            let n = self.read(sock, Dest::Slice(buf)).await?;
+            if n == 0 {
+                return Err(io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    "stream ended before the buffer was filled",
+                ));
+            }
+            buf = &mut buf[n..];
+        }
+        Ok(())
+    }
+
     /// Bytes kept for the next read (received for a dropped read).
     pub(crate) fn stashed(&self) -> usize {
         self.stash.len() - self.stash_pos
@@ -464,6 +479,20 @@ impl Writer {
         {
             let _ = sock;
             Ok(())
+        }
+    }
+
+    /// `shutdown` of a stream: the write side after what was written (see
+    /// [`shutdown_write`](Self::shutdown_write)), the read side at once.
+    pub(crate) fn shutdown(&self, sock: &Socket, how: std::net::Shutdown) -> io::Result<()> {
+        use std::net::Shutdown;
+        match how {
+            Shutdown::Read => sock.shutdown(Shutdown::Read),
+            Shutdown::Write => self.shutdown_write(sock),
+            Shutdown::Both => {
+                self.shutdown_write(sock)?;
+                sock.shutdown(Shutdown::Read)
+            }
         }
     }
 

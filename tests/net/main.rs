@@ -20,3 +20,4 @@ mod many_conns;
 mod ring_pressure;
 mod split_owned;
 mod udp;
+mod unix;

@@ -324,16 +324,14 @@ impl Payload for Connect {
 }
 impl UringPayload for Connect {}
 
-/// Connects `fd` to `addr`.
+/// Connects `fd` to `addr` (any family).
 pub(crate) fn connect(
     driver: &mut UringDriver,
     fd: RawFd,
-    addr: &std::net::SocketAddr,
+    addr: SockAddrBuf,
     permit: Option<Permit>,
 ) -> io::Result<UringOp<Connect>> {
-    let payload = Connect {
-        addr: SockAddrBuf::from_std(addr),
-    };
+    let payload = Connect { addr };
     // SAFETY: the SQE names the address inside the payload.
     unsafe {
         UringOp::start(driver, payload, permit, |p| {
@@ -354,8 +352,8 @@ const _: () =
     assert!(std::mem::size_of::<IoVec>() == std::mem::size_of::<std::io::IoSliceMut<'static>>());
 
 /// A datagram received for a `recv_from` that was dropped, kept for the next one: the
-/// bytes, the source, and whether the kernel truncated it.
-pub(crate) type Kept = (Vec<u8>, Option<std::net::SocketAddr>, bool);
+/// bytes, the source (length 0 for an unnamed one), and whether the kernel truncated it.
+pub(crate) type Kept = (Vec<u8>, SockAddrBuf, bool);
 
 /// A datagram message: `recvmsg` (address and data written by the kernel) or `sendmsg`.
 pub(crate) struct Msg {
@@ -386,7 +384,7 @@ impl Payload for Msg {
             self.finish_recv(n);
             let kept = (
                 std::mem::take(&mut self.data),
-                self.addr.to_std(),
+                self.addr.clone(),
                 self.truncated(),
             );
             // A closed channel: the socket is gone, and the datagram with it.
@@ -465,18 +463,22 @@ pub(crate) fn recv_msg(
     }
 }
 
-/// Sends `data` as one datagram to `addr` (or to the connected peer when `None`).
+/// `MSG_DONTWAIT`: the ring answers `EAGAIN` instead of retrying the operation itself.
+pub(crate) const MSG_DONTWAIT: u32 = 0x40;
+
+/// Sends `data` as one datagram to `addr` (or to the connected peer when `None`). With
+/// `dontwait`, a send that would block completes with `EAGAIN`, having sent nothing.
 pub(crate) fn send_msg(
     driver: &mut UringDriver,
     fd: RawFd,
     data: Vec<u8>,
-    addr: Option<&std::net::SocketAddr>,
+    addr: Option<SockAddrBuf>,
+    dontwait: bool,
     permit: Option<Permit>,
 ) -> io::Result<UringOp<Msg>> {
-    let (addr, named) = match addr {
-        Some(a) => (SockAddrBuf::from_std(a), true),
-        None => (SockAddrBuf::new(), false),
-    };
+    let flags = MSG_NOSIGNAL | if dontwait { MSG_DONTWAIT } else { 0 };
+    let named = addr.is_some();
+    let addr = addr.unwrap_or_default();
     let payload = Msg {
         addr,
         data,
@@ -495,7 +497,7 @@ pub(crate) fn send_msg(
                 p.hdr.name = std::ptr::null_mut();
                 p.hdr.namelen = 0;
             }
-            sqe::sendmsg(fd, &p.hdr, MSG_NOSIGNAL)
+            sqe::sendmsg(fd, &p.hdr, flags)
         })
     }
 }

@@ -1,5 +1,4 @@
-//! TCP: a listener and a stream, and the stream's halves.
+//! TCP: a listener and a stream (its halves are `net::split`'s).
 
 pub(crate) mod listener;
-pub(crate) mod split;
 pub(crate) mod stream;

@@ -6,10 +6,8 @@ use std::sync::Arc;
 
 use rustix::net::SocketType;
 
-use super::split::{OwnedReadHalf, OwnedWriteHalf, ReadHalf, WriteHalf};
-use crate::driver::readiness::Direction;
-use crate::driver::{current_path, IoPath};
-use crate::net::socket::{each_addr, Socket};
+use crate::net::socket::{each_addr, with_context, Socket};
+use crate::net::split::{OwnedReadHalf, OwnedWriteHalf, ReadHalf, WriteHalf};
 use crate::net::stream::{Dest, Reader, Src, Writer};
 
 /// A TCP connection.
@@ -55,39 +53,9 @@ impl TcpStream {
 
     async fn connect_one(addr: SocketAddr) -> io::Result<TcpStream> {
         let sock = Socket::new(&addr, SocketType::STREAM)?;
-        match current_path()? {
-            #[cfg(target_os = "linux")]
-            IoPath::Uring => {
-                use crate::driver::uring::ops;
-                let fd = sock.raw();
-                let op = crate::driver::with_current(|d| match d.as_uring() {
-                    Some(u) => ops::connect(u, fd, &addr, None),
-                    None => Err(io::Error::other("not an io_uring thread")),
-                })??;
-                let done = std::future::poll_fn(|cx| op.poll(cx)).await;
-                ops::result(done).map_err(|e| with_addr(e, addr))?;
-            }
-            IoPath::Readiness => match rustix::net::connect(sock.fd(), &addr) {
-                Ok(()) => {}
-                Err(rustix::io::Errno::INPROGRESS) => {
-                    sock.ready_io(Direction::Write, || {
-                        if let Some(e) = sock.take_error()? {
-                            return Err(e);
-                        }
-                        match sock.peer_addr() {
-                            Ok(_) => Ok(()),
-                            Err(e) if e.kind() == io::ErrorKind::NotConnected => {
-                                Err(io::ErrorKind::WouldBlock.into())
-                            }
-                            Err(e) => Err(e),
-                        }
-                    })
-                    .await
-                    .map_err(|e| with_addr(e, addr))?;
-                }
-                Err(e) => return Err(with_addr(e.into(), addr)),
-            },
-        }
+        sock.connect(&addr.into())
+            .await
+            .map_err(|e| with_context(e, format_args!("connect {addr}")))?;
         Ok(TcpStream::from_socket(sock))
     }
 
@@ -118,7 +86,7 @@ impl TcpStream {
     ///
     /// `UnexpectedEof` if the stream ends first; otherwise as [`read`](Self::read).
     pub async fn read_exact(&mut self, buf: &mut [u8]) -> io::Result<()> {
-        read_exact(&mut self.reader, &self.sock, buf).await
+        self.reader.read_exact(&self.sock, buf).await
     }
 
     /// Writes some of `buf`; returns how many bytes were written.
@@ -205,7 +173,7 @@ impl TcpStream {
     ///
     /// `shutdown`'s (`NotConnected`, ...).
     pub fn shutdown(&self, how: Shutdown) -> io::Result<()> {
-        shutdown(&self.sock, &self.writer, how)
+        self.writer.shutdown(&self.sock, how)
     }
 
     /// The peer's address.
@@ -246,47 +214,14 @@ impl TcpStream {
 
     /// Borrowed halves, usable at once from one task (for instance in `select!`).
     pub fn split(&mut self) -> (ReadHalf<'_>, WriteHalf<'_>) {
-        ReadHalf::new(self)
+        ReadHalf::new(&self.sock, &mut self.reader, &mut self.writer)
     }
 
     /// Owned halves, which can move to different tasks; [`OwnedReadHalf::reunite`] puts
     /// them back together.
     pub fn into_split(self) -> (OwnedReadHalf, OwnedWriteHalf) {
-        OwnedReadHalf::new(self)
+        OwnedReadHalf::new(self.sock, self.reader, self.writer)
     }
-}
-
-pub(crate) fn with_addr(e: io::Error, addr: SocketAddr) -> io::Error {
-    io::Error::new(e.kind(), format!("connect {addr}: {e}"))
-}
-
-pub(crate) fn shutdown(sock: &Socket, writer: &Writer, how: Shutdown) -> io::Result<()> {
-    match how {
-        Shutdown::Read => sock.shutdown(Shutdown::Read),
-        Shutdown::Write => writer.shutdown_write(sock),
-        Shutdown::Both => {
-            writer.shutdown_write(sock)?;
-            sock.shutdown(Shutdown::Read)
-        }
-    }
-}
-
-pub(crate) async fn read_exact(
-    reader: &mut Reader,
-    sock: &Socket,
-    mut buf: &mut [u8],
-) -> io::Result<()> {
-    while !buf.is_empty() {
-        let n = reader.read(sock, Dest::Slice(buf)).await?;
-        if n == 0 {
-            return Err(io::Error::new(
-                io::ErrorKind::UnexpectedEof,
-                "stream ended before the buffer was filled",
-            ));
-        }
-        buf = &mut buf[n..];
-    }
-    Ok(())
 }
 
 impl std::fmt::Debug for TcpStream {

@@ -1,21 +1,38 @@
-//! A `TcpStream` split into a read half and a write half, borrowed or owned.
+//! A stream ([`TcpStream`] or [`UnixStream`](crate::io::UnixStream)) split into a read half and a write half,
+//! borrowed or owned. The owned halves carry the stream's type, which `reunite` gives back.
 
 use std::io::{self, IoSlice, IoSliceMut};
-use std::net::{Shutdown, SocketAddr};
+use std::marker::PhantomData;
+use std::net::Shutdown;
 use std::sync::Arc;
 
-use super::stream::{read_exact, shutdown, TcpStream};
+use super::tcp::stream::TcpStream;
 use crate::net::socket::Socket;
 use crate::net::stream::{Dest, Reader, Src, Writer};
 
-/// The read half of [`TcpStream::split`].
+/// The read half of [`TcpStream::split`] or [`UnixStream::split`](crate::io::UnixStream::split).
+///
+/// ```
+/// # hiver_runtime::Runtime::new()?.block_on(async {
+/// use hiver_runtime::io::UnixStream;
+/// let (mut a, mut b) = UnixStream::pair()?;
+/// let (mut rd, mut wr) = a.split();
+/// wr.write_all(b"ping").await?;
+/// let mut buf = [0u8; 4];
+/// b.read_exact(&mut buf).await?;
+/// b.write_all(&buf).await?;
+/// rd.read_exact(&mut buf).await?;
+/// assert_eq!(&buf, b"ping");
+/// # Ok::<_, std::io::Error>(()) })??;
+/// # Ok::<(), std::io::Error>(())
+/// ```
 #[derive(Debug)]
 pub struct ReadHalf<'a> {
     sock: &'a Socket,
     reader: &'a mut Reader,
 }
 
-/// The write half of [`TcpStream::split`].
+/// The write half of [`TcpStream::split`] or [`UnixStream::split`](crate::io::UnixStream::split) (see [`ReadHalf`]).
 #[derive(Debug)]
 pub struct WriteHalf<'a> {
     sock: &'a Arc<Socket>,
@@ -23,17 +40,12 @@ pub struct WriteHalf<'a> {
 }
 
 impl<'a> ReadHalf<'a> {
-    pub(crate) fn new(s: &'a mut TcpStream) -> (ReadHalf<'a>, WriteHalf<'a>) {
-        (
-            ReadHalf {
-                sock: &s.sock,
-                reader: &mut s.reader,
-            },
-            WriteHalf {
-                sock: &s.sock,
-                writer: &mut s.writer,
-            },
-        )
+    pub(crate) fn new(
+        sock: &'a Arc<Socket>,
+        reader: &'a mut Reader,
+        writer: &'a mut Writer,
+    ) -> (ReadHalf<'a>, WriteHalf<'a>) {
+        (ReadHalf { sock, reader }, WriteHalf { sock, writer })
     }
 
     /// As [`TcpStream::read`].
@@ -60,7 +72,7 @@ impl<'a> ReadHalf<'a> {
     ///
     /// As [`TcpStream::read_exact`].
     pub async fn read_exact(&mut self, buf: &mut [u8]) -> io::Result<()> {
-        read_exact(self.reader, self.sock, buf).await
+        self.reader.read_exact(self.sock, buf).await
     }
 }
 
@@ -107,11 +119,12 @@ impl WriteHalf<'_> {
     ///
     /// As [`TcpStream::shutdown`].
     pub fn shutdown(&self) -> io::Result<()> {
-        shutdown(self.sock, self.writer, Shutdown::Write)
+        self.writer.shutdown(self.sock, Shutdown::Write)
     }
 }
 
-/// The read half of [`TcpStream::into_split`]; it can move to another task.
+/// The read half of [`TcpStream::into_split`] or [`UnixStream::into_split`](crate::io::UnixStream::into_split); it can move to
+/// another task. `S` is the stream's type, given back by `reunite`.
 ///
 /// ```
 /// # hiver_runtime::Runtime::new()?.block_on(async {
@@ -131,43 +144,78 @@ impl WriteHalf<'_> {
 /// # Ok::<(), std::io::Error>(())
 /// ```
 #[derive(Debug)]
-pub struct OwnedReadHalf {
-    sock: Arc<Socket>,
+pub struct OwnedReadHalf<S = TcpStream> {
+    pub(crate) sock: Arc<Socket>,
     reader: Reader,
+    stream: PhantomData<fn() -> S>,
 }
 
-/// The write half of [`TcpStream::into_split`]. Dropping it shuts the write side down
-/// (the peer reads end of stream), as tokio's does.
+/// The write half of [`TcpStream::into_split`] or [`UnixStream::into_split`](crate::io::UnixStream::into_split). Dropping it
+/// shuts the write side down (the peer reads end of stream), as tokio's does.
+///
+/// ```
+/// # hiver_runtime::Runtime::new()?.block_on(async {
+/// use hiver_runtime::io::UnixStream;
+/// let (a, mut b) = UnixStream::pair()?;
+/// let (_rd, mut wr) = a.into_split();
+/// wr.write_all(b"last words").await?;
+/// drop(wr);
+/// let mut buf = [0u8; 16];
+/// let n = b.read(&mut buf).await?;
+/// assert_eq!(&buf[..n], b"last words");
+/// assert_eq!(b.read(&mut buf).await?, 0, "end of stream");
+/// # Ok::<_, std::io::Error>(()) })??;
+/// # Ok::<(), std::io::Error>(())
+/// ```
 #[derive(Debug)]
-pub struct OwnedWriteHalf {
-    sock: Arc<Socket>,
+pub struct OwnedWriteHalf<S = TcpStream> {
+    pub(crate) sock: Arc<Socket>,
     writer: Writer,
     shutdown_on_drop: bool,
+    stream: PhantomData<fn() -> S>,
 }
 
 /// [`OwnedReadHalf::reunite`] was given halves of two different streams; both are returned.
+///
+/// ```
+/// # hiver_runtime::Runtime::new()?.block_on(async {
+/// use hiver_runtime::io::{ReuniteError, UnixStream};
+/// let (a, b) = UnixStream::pair()?;
+/// let (a_rd, _a_wr) = a.into_split();
+/// let (_b_rd, b_wr) = b.into_split();
+/// let ReuniteError(a_rd, b_wr) = a_rd.reunite(b_wr).unwrap_err();
+/// # drop((a_rd, b_wr));
+/// # Ok::<_, std::io::Error>(()) })??;
+/// # Ok::<(), std::io::Error>(())
+/// ```
 #[derive(Debug)]
-pub struct ReuniteError(pub OwnedReadHalf, pub OwnedWriteHalf);
+pub struct ReuniteError<S = TcpStream>(pub OwnedReadHalf<S>, pub OwnedWriteHalf<S>);
 
-impl std::fmt::Display for ReuniteError {
+impl<S> std::fmt::Display for ReuniteError<S> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("tried to reunite halves that are not from the same stream")
     }
 }
 
-impl std::error::Error for ReuniteError {}
+impl<S: std::fmt::Debug> std::error::Error for ReuniteError<S> {}
 
-impl OwnedReadHalf {
-    pub(crate) fn new(s: TcpStream) -> (OwnedReadHalf, OwnedWriteHalf) {
+impl<S> OwnedReadHalf<S> {
+    pub(crate) fn new(
+        sock: Arc<Socket>,
+        reader: Reader,
+        writer: Writer,
+    ) -> (OwnedReadHalf<S>, OwnedWriteHalf<S>) {
         (
             OwnedReadHalf {
-                sock: s.sock.clone(),
-                reader: s.reader,
+                sock: sock.clone(),
+                reader,
+                stream: PhantomData,
             },
             OwnedWriteHalf {
-                sock: s.sock,
-                writer: s.writer,
+                sock,
+                writer,
                 shutdown_on_drop: true,
+                stream: PhantomData,
             },
         )
     }
@@ -196,7 +244,7 @@ impl OwnedReadHalf {
     ///
     /// As [`TcpStream::read_exact`].
     pub async fn read_exact(&mut self, buf: &mut [u8]) -> io::Result<()> {
-        read_exact(&mut self.reader, &self.sock, buf).await
+        self.reader.read_exact(&self.sock, buf).await
     }
 
     /// As [`TcpStream::read_owned`].
@@ -204,12 +252,30 @@ impl OwnedReadHalf {
         self.reader.read_owned(&self.sock, buf).await
     }
 
+    /// The parts of the stream both halves came from, or both halves back.
+    // The halves themselves are the error (as tokio's `reunite`): nothing to box.
+    #[allow(clippy::result_large_err)]
+    pub(crate) fn reunite_parts(
+        self,
+        mut w: OwnedWriteHalf<S>,
+    ) -> Result<(Arc<Socket>, Reader, Writer), ReuniteError<S>> {
+        if !Arc::ptr_eq(&self.sock, &w.sock) {
+            return Err(ReuniteError(self, w));
+        }
+        w.shutdown_on_drop = false;
+        let writer = std::mem::take(&mut w.writer);
+        drop(w);
+        Ok((self.sock, self.reader, writer))
+    }
+}
+
+impl OwnedReadHalf<TcpStream> {
     /// The peer's address.
     ///
     /// # Errors
     ///
     /// As [`TcpStream::peer_addr`].
-    pub fn peer_addr(&self) -> io::Result<SocketAddr> {
+    pub fn peer_addr(&self) -> io::Result<std::net::SocketAddr> {
         self.sock.peer_addr()
     }
 
@@ -220,22 +286,17 @@ impl OwnedReadHalf {
     /// [`ReuniteError`] (with both halves) if they come from different streams.
     // The halves themselves are the error (as tokio's `reunite`): nothing to box.
     #[allow(clippy::result_large_err)]
-    pub fn reunite(self, mut w: OwnedWriteHalf) -> Result<TcpStream, ReuniteError> {
-        if !Arc::ptr_eq(&self.sock, &w.sock) {
-            return Err(ReuniteError(self, w));
-        }
-        w.shutdown_on_drop = false;
-        let writer = std::mem::take(&mut w.writer);
-        drop(w);
+    pub fn reunite(self, w: OwnedWriteHalf<TcpStream>) -> Result<TcpStream, ReuniteError> {
+        let (sock, reader, writer) = self.reunite_parts(w)?;
         Ok(TcpStream {
-            sock: self.sock,
-            reader: self.reader,
+            sock,
+            reader,
             writer,
         })
     }
 }
 
-impl OwnedWriteHalf {
+impl<S> OwnedWriteHalf<S> {
     /// As [`TcpStream::write`].
     ///
     /// # Errors
@@ -283,15 +344,15 @@ impl OwnedWriteHalf {
     ///
     /// As [`TcpStream::shutdown`].
     pub fn shutdown(&self) -> io::Result<()> {
-        shutdown(&self.sock, &self.writer, Shutdown::Write)
+        self.writer.shutdown(&self.sock, Shutdown::Write)
     }
 }
 
-impl Drop for OwnedWriteHalf {
+impl<S> Drop for OwnedWriteHalf<S> {
     fn drop(&mut self) {
         if self.shutdown_on_drop {
             // NotConnected when the peer is gone already: nothing left to shut.
-            let _ = shutdown(&self.sock, &self.writer, Shutdown::Write);
+            let _ = self.writer.shutdown(&self.sock, Shutdown::Write);
         }
     }
 }
