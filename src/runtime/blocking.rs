@@ -19,6 +19,8 @@ type Job = Box<dyn FnOnce() + Send>;
 pub(crate) struct Pool {
     state: Mutex<State>,
     work: Condvar,
+    /// Signalled when the last thread exits (shutdown waits on it).
+    exited: Condvar,
     max: usize,
     keep_alive: Duration,
     name: String,
@@ -30,6 +32,8 @@ struct State {
     threads: usize,
     idle: usize,
     shutdown: bool,
+    /// A bounded shutdown gave up on the busy threads: later shutdowns do not wait.
+    detached: bool,
 }
 
 impl Pool {
@@ -37,6 +41,7 @@ impl Pool {
         Pool {
             state: Mutex::new(State::default()),
             work: Condvar::new(),
+            exited: Condvar::new(),
             max,
             keep_alive,
             name: format!("{name}-blocking"),
@@ -104,18 +109,49 @@ impl Pool {
             }
         }
         st.threads -= 1;
+        if st.threads == 0 {
+            // Under the lock: a shutdown that counted threads > 0 is waiting, and sees this.
+            self.exited.notify_all();
+        }
     }
 
-    /// Stops taking jobs; idle threads exit, busy ones after their job (not waited for).
-    pub(crate) fn shutdown(&self) {
+    /// Stops taking jobs (those never started are dropped: their handles report
+    /// cancellation) and lets idle threads exit.
+    pub(crate) fn close(&self) {
         let jobs = {
             let mut st = self.lock();
             st.shutdown = true;
             std::mem::take(&mut st.queue)
         };
-        // Jobs never started are dropped: their handles report cancellation.
         drop(jobs);
         self.work.notify_all();
+    }
+
+    /// After [`close`](Self::close): waits until every thread has exited, a busy one after
+    /// its job, or until `deadline`. Once it returns with no thread left, no job holds
+    /// anything of the runtime's (its wakers among them).
+    pub(crate) fn wait(&self, deadline: Option<std::time::Instant>) {
+        let mut st = self.lock();
+        while st.threads > 0 && !st.detached {
+            st = match deadline {
+                None => self.exited.wait(st).unwrap_or_else(PoisonError::into_inner),
+                Some(d) => {
+                    let left = d.saturating_duration_since(std::time::Instant::now());
+                    if left.is_zero() {
+                        st.detached = true;
+                        tracing::debug!(
+                            busy = st.threads,
+                            "blocking-pool jobs still running at the shutdown deadline"
+                        );
+                        return;
+                    }
+                    self.exited
+                        .wait_timeout(st, left)
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .0
+                }
+            };
+        }
     }
 }
 

@@ -53,7 +53,9 @@ impl Handle {
 /// `block_on` drives a future on the calling thread, which gets its own driver and queue
 /// for `spawn_local` tasks; `spawn`ed tasks run on the workers and keep running after
 /// `block_on` returns. Dropping the runtime stops the workers, drops every pending task on
-/// the thread that owns it, and joins the threads.
+/// the thread that owns it, joins the threads, and waits for the blocking-pool jobs in
+/// progress to end (as tokio's drop does; [`shutdown_timeout`](Runtime::shutdown_timeout)
+/// bounds every wait).
 ///
 /// The runtime is not `Send`: the calling thread's `spawn_local` tasks live in it.
 ///
@@ -240,8 +242,9 @@ impl Runtime {
     /// a handle that reports cancellation), triggers every [`ShutdownSignal`], lets the
     /// running tasks (and this thread's `spawn_local` tasks, driven here meanwhile) finish
     /// until `timeout` has passed, then drops the runtime, which cancels whatever is left
-    /// (their destructors run) and joins the workers. Returns `true` if every task finished
-    /// in time.
+    /// (their destructors run) and joins the workers. Blocking-pool jobs in progress are
+    /// waited for until the same deadline (a plain drop waits for them however long they
+    /// take). Returns `true` if every task finished in time.
     ///
     /// Called from inside a runtime (where this thread cannot wait), it skips the wait.
     ///
@@ -260,6 +263,7 @@ impl Runtime {
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn shutdown_timeout(mut self, timeout: std::time::Duration) -> bool {
+        let deadline = std::time::Instant::now() + timeout;
         let state = self.handle.shutdown.clone();
         state.begin();
         tracing::debug!(?timeout, "hiver runtime draining");
@@ -282,6 +286,10 @@ impl Runtime {
         if !drained {
             tracing::debug!("hiver runtime: tasks left at the shutdown deadline are cancelled");
         }
+        // Blocking jobs get what is left of the deadline; the drop below then does not wait
+        // for them again.
+        self.handle.blocking.close();
+        self.handle.blocking.wait(Some(deadline));
         drop(self);
         drained
     }
@@ -429,7 +437,7 @@ fn pin_to_core(_first: usize, index: usize) {
 impl Drop for Runtime {
     fn drop(&mut self) {
         tracing::debug!("hiver runtime shutting down");
-        self.handle.blocking.shutdown();
+        self.handle.blocking.close();
         for w in &self.handle.workers {
             w.stop();
         }
@@ -439,6 +447,9 @@ impl Drop for Runtime {
                 core.shutdown();
             }
         }
+        // Then the blocking jobs in progress (as tokio's drop does; `shutdown_timeout`
+        // bounds this wait): when drop returns, none holds anything of the runtime's.
+        self.handle.blocking.wait(None);
         tracing::debug!("hiver runtime shut down");
     }
 }

@@ -130,3 +130,72 @@ fn zero_blocking_threads_is_refused() {
     assert_eq!(err.kind(), std::io::ErrorKind::InvalidInput);
     assert!(err.to_string().contains("max_blocking_threads"), "{err}");
 }
+
+/// Dropping the runtime waits for a blocking job in progress (its result and the waker it
+/// holds are released before drop returns); `shutdown_timeout` bounds that wait.
+#[test]
+fn drop_waits_for_running_blocking_jobs_and_shutdown_timeout_bounds_it() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::{mpsc, Arc};
+    use std::time::Duration;
+
+    let finished = Arc::new(AtomicBool::new(false));
+    let mut rt = hiver_runtime::Runtime::builder()
+        .worker_threads(1)
+        .build()
+        .unwrap();
+    let (started_tx, started_rx) = mpsc::channel();
+    let (release_tx, release_rx) = mpsc::channel::<()>();
+    let f = finished.clone();
+    /// Lets the job go when dropped: by the runtime's drop, which drops pending tasks.
+    struct Release(mpsc::Sender<()>);
+    impl Drop for Release {
+        fn drop(&mut self) {
+            let _ = self.0.send(());
+        }
+    }
+    rt.block_on(async move {
+        drop(hiver_runtime::spawn_blocking(move || {
+            started_tx.send(()).unwrap();
+            let _ = release_rx.recv_timeout(Duration::from_secs(60));
+            f.store(true, Ordering::SeqCst);
+        }));
+        let guard = Release(release_tx);
+        hiver_runtime::spawn(async move {
+            let _guard = guard;
+            std::future::pending::<()>().await
+        });
+    })
+    .unwrap();
+    started_rx.recv_timeout(Duration::from_secs(60)).unwrap();
+    // The job ends only once drop has dropped the pending task: drop must wait for it.
+    drop(rt);
+    assert!(
+        finished.load(Ordering::SeqCst),
+        "drop returned before the job ended"
+    );
+
+    // shutdown_timeout: a job that does not end is given up on at the deadline.
+    let mut rt = hiver_runtime::Runtime::builder()
+        .worker_threads(1)
+        .build()
+        .unwrap();
+    let (started_tx, started_rx) = mpsc::channel();
+    let (release_tx, release_rx) = mpsc::channel::<()>();
+    rt.block_on(async move {
+        drop(hiver_runtime::spawn_blocking(move || {
+            started_tx.send(()).unwrap();
+            let _ = release_rx.recv_timeout(Duration::from_secs(60));
+        }));
+    })
+    .unwrap();
+    started_rx.recv_timeout(Duration::from_secs(60)).unwrap();
+    let start = std::time::Instant::now();
+    // The job's task waits for it, so the drain itself cannot finish either.
+    assert!(!rt.shutdown_timeout(Duration::from_millis(100)));
+    assert!(
+        start.elapsed() < Duration::from_secs(30),
+        "bounded by the deadline"
+    );
+    release_tx.send(()).unwrap();
+}
