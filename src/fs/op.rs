@@ -156,8 +156,7 @@ impl Future for Op {
             #[cfg(target_os = "linux")]
             Op::Ring(op) => {
                 let r = ops::result(ready!(op.poll(cx)));
-                let buf = op.with_payload(|p| p.finish(r.as_ref().ok().copied()));
-                Poll::Ready((r, buf))
+                Poll::Ready(op.with_payload(|p| p.finish(r)))
             }
             Op::Pool(job) => Poll::Ready(
                 ready!(Pin::new(job).poll(cx)).unwrap_or_else(|e| (Err(joined(e)), Vec::new())),

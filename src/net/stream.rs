@@ -288,7 +288,7 @@ impl ReadFuture<'_, '_> {
                 ));
             } else {
                 let start = p.own.len();
-                p.set_own_len(n);
+                p.set_own_len(n)?;
                 &p.own[start..]
             };
             let copied = self.dest.fill(bytes);
@@ -351,13 +351,10 @@ impl Future for OwnedRead<'_> {
             };
             let op = this.reader.pending.take().expect("polled above");
             let r = ops::result(done);
-            let buf = op.with_payload(|p| {
-                if let Ok(n) = r {
-                    p.set_own_len(n);
-                }
-                std::mem::take(&mut p.own)
-            });
-            return Poll::Ready((r, buf));
+            return Poll::Ready(op.with_payload(|p| {
+                let r = r.and_then(|n| p.set_own_len(n).map(|()| n));
+                (r, std::mem::take(&mut p.own))
+            }));
         }
     }
 }

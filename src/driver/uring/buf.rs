@@ -20,6 +20,8 @@ use std::sync::Arc;
 
 use hiver_sys::uring::Ring;
 
+use super::CqeRing;
+
 use crate::loom::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 /// Buffer group id of the receive pool.
@@ -164,7 +166,7 @@ impl BufPool {
 
     /// Lends buffer `bid` holding `len` bytes (a completion's). `None` if the kernel named
     /// a buffer that was not in the ring (logged; never trusted).
-    pub(crate) fn lend(&mut self, ring: &mut Ring, bid: u16, len: u32) -> Option<Lent> {
+    pub(crate) fn lend(&mut self, ring: &mut dyn CqeRing, bid: u16, len: u32) -> Option<Lent> {
         let br = ring.buf_ring(GROUP)?;
         match br.take(bid, len) {
             Ok(bytes) => {
@@ -184,7 +186,7 @@ impl BufPool {
     }
 
     /// Puts the buffers readers gave back into the ring.
-    pub(crate) fn recycle(&mut self, ring: &mut Ring) {
+    pub(crate) fn recycle(&mut self, ring: &mut dyn CqeRing) {
         let Some(br) = ring.buf_ring(GROUP) else {
             return;
         };

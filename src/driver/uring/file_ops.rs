@@ -49,19 +49,14 @@ impl Drop for Rw {
 }
 
 impl Rw {
-    /// After the completion: the buffer, with the `n` bytes a read got now part of it.
-    pub(crate) fn finish(&mut self, n: Option<usize>) -> Vec<u8> {
-        if let (true, Some(n)) = (self.reading, n) {
-            let len = self.buf.len() + n;
-            assert!(
-                len <= self.buf.capacity(),
-                "kernel reported more bytes than asked"
-            );
-            // SAFETY: the kernel wrote `n` bytes into the spare capacity (the completion
-            // says so), and `len` is within the capacity.
-            unsafe { self.buf.set_len(len) };
-        }
-        std::mem::take(&mut self.buf)
+    /// After the completion `r`: the buffer, with the bytes a read got now part of it
+    /// (an error instead if the kernel claimed more than the buffer's room).
+    pub(crate) fn finish(&mut self, r: io::Result<usize>) -> (io::Result<usize>, Vec<u8>) {
+        let r = match r {
+            Ok(n) if self.reading => super::ops::filled(&mut self.buf, n).map(|()| n),
+            r => r,
+        };
+        (r, std::mem::take(&mut self.buf))
     }
 }
 

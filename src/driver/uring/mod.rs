@@ -27,7 +27,7 @@ use std::sync::Arc;
 use std::task::Waker;
 use std::time::{Duration, Instant};
 
-use hiver_sys::uring::{features, op as sqe, Cqe, Ring, SetupOptions, Sqe};
+use hiver_sys::uring::{features, op as sqe, BufRing, Cqe, Ring, SetupOptions, Sqe};
 use rustix::event::{eventfd, EventfdFlags};
 
 use super::{DriverConfig, Unparker};
@@ -65,10 +65,36 @@ const DRAIN_EVERY: u64 = 1024;
 /// How long dropping a driver waits for the final CQEs of cancelled operations.
 const DROP_GRACE: Duration = Duration::from_secs(1);
 
+/// What handling a completion needs of the ring: the buffer ring whose buffer a receive's
+/// CQE names, and room for an SQE (a multishot's cancel). The driver's [`Ring`], or the
+/// fuzz harness's stand-in (`fuzz.rs`), which plays the kernel with arbitrary CQEs.
+pub(crate) trait CqeRing {
+    /// The buffer ring of group `bgid`, if set up.
+    fn buf_ring(&mut self, bgid: u16) -> Option<&mut BufRing>;
+
+    /// Queues `sqe`.
+    ///
+    /// # Safety
+    ///
+    /// As [`Ring::push`]: the memory `sqe` names stays valid until its final CQE.
+    unsafe fn push(&mut self, sqe: &Sqe) -> io::Result<()>;
+}
+
+impl CqeRing for Ring {
+    fn buf_ring(&mut self, bgid: u16) -> Option<&mut BufRing> {
+        Ring::buf_ring(self, bgid)
+    }
+
+    unsafe fn push(&mut self, sqe: &Sqe) -> io::Result<()> {
+        // SAFETY: forwarded from the caller.
+        unsafe { Ring::push(self, sqe) }
+    }
+}
+
 /// One CQE's view for an in-flight entry: the ring (to lend the buffer a receive filled)
 /// and where to put wakers.
 pub(crate) struct CqeCtx<'a> {
-    pub(crate) ring: &'a mut Ring,
+    pub(crate) ring: &'a mut dyn CqeRing,
     pub(crate) pool: &'a mut BufPool,
     wakers: &'a mut Vec<Waker>,
     defer: bool,
@@ -449,50 +475,15 @@ impl UringDriver {
         let mut woke = 0;
         let mut rearm = false;
         for cqe in cqes.drain(..) {
-            match cqe.user_data {
-                WAKE => {
-                    woke += 1;
-                    rearm |= !cqe.more();
-                }
-                CANCEL => {
-                    // 0: the operation was found and cancelled; -ENOENT/-EALREADY: it had
-                    // completed or was running (its result then stands).
-                    if cqe.res == 0 {
-                        self.stats.cancels_done += 1;
-                    } else {
-                        self.stats.cancels_late += 1;
-                    }
-                }
-                CLOSE => {}
-                ud => {
-                    self.stats.completions += 1;
-                    // The last CQE of an operation (no MORE) takes it out of the table;
-                    // a multishot's others leave it there.
-                    let op = if cqe.more() {
-                        self.ops.get(ud).cloned()
-                    } else {
-                        self.ops.remove(ud)
-                    };
-                    let Some(op) = op else {
-                        tracing::error!(
-                            user_data = ud,
-                            "io_uring completion for no operation in flight"
-                        );
-                        continue;
-                    };
-                    let mut ctx = CqeCtx {
-                        ring: &mut self.ring,
-                        pool: &mut self.pool,
-                        wakers: &mut self.wakers,
-                        defer: self.defer_wakeup,
-                    };
-                    let last = op.on_cqe(&cqe, &mut ctx);
-                    debug_assert_eq!(
-                        last,
-                        !cqe.more(),
-                        "an operation ends on its CQE without MORE"
-                    );
-                }
+            let mut ctx = CqeCtx {
+                ring: &mut self.ring,
+                pool: &mut self.pool,
+                wakers: &mut self.wakers,
+                defer: self.defer_wakeup,
+            };
+            if let Some(more) = handle_cqe(&cqe, &mut self.ops, &mut ctx, &mut self.stats) {
+                woke += 1;
+                rearm |= !more;
             }
         }
         self.cqes = cqes;
@@ -519,6 +510,56 @@ impl UringDriver {
     pub(crate) fn kernel_entries(&self) -> u64 {
         self.ring.enter_count()
     }
+}
+
+/// Handles one CQE: counts a cancel's, ignores a close's, hands an operation's to its
+/// in-flight entry (taking the entry out of the table at its final CQE). For the waker
+/// poll's CQE returns `Some(more)`, the caller counting the wake-up. Whatever the kernel
+/// put in it (an unknown or stale `user_data`, any flags, any buffer id), nothing panics
+/// and nothing of another operation is touched: `fuzz.rs` drives this with arbitrary CQEs.
+fn handle_cqe(
+    cqe: &Cqe,
+    ops: &mut Table,
+    ctx: &mut CqeCtx<'_>,
+    stats: &mut UringStats,
+) -> Option<bool> {
+    match cqe.user_data {
+        WAKE => return Some(cqe.more()),
+        CANCEL => {
+            // 0: the operation was found and cancelled; -ENOENT/-EALREADY: it had
+            // completed or was running (its result then stands).
+            if cqe.res == 0 {
+                stats.cancels_done += 1;
+            } else {
+                stats.cancels_late += 1;
+            }
+        }
+        CLOSE => {}
+        ud => {
+            stats.completions += 1;
+            // The last CQE of an operation (no MORE) takes it out of the table; a
+            // multishot's others leave it there.
+            let op = if cqe.more() {
+                ops.get(ud).cloned()
+            } else {
+                ops.remove(ud)
+            };
+            let Some(op) = op else {
+                tracing::error!(
+                    user_data = ud,
+                    "io_uring completion for no operation in flight"
+                );
+                return None;
+            };
+            let last = op.on_cqe(cqe, ctx);
+            debug_assert_eq!(
+                last,
+                !cqe.more(),
+                "an operation ends on its CQE without MORE"
+            );
+        }
+    }
+    None
 }
 
 /// `EBUSY`/`EAGAIN` from a submit: the kernel wants completions reaped first.

@@ -142,6 +142,26 @@ impl<T: UringPayload> std::fmt::Debug for UringOp<T> {
     }
 }
 
+/// Marks `n` bytes the kernel wrote into `buf`'s spare capacity as part of it; an error
+/// (never a panic, never bytes past the capacity) if the completion claims more than it
+/// was given.
+pub(crate) fn filled(buf: &mut Vec<u8>, n: usize) -> io::Result<()> {
+    let len = buf.len().checked_add(n).unwrap_or(usize::MAX);
+    if len > buf.capacity() {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!(
+                "io_uring completion reports {n} bytes for a buffer with room for {}",
+                buf.capacity() - buf.len()
+            ),
+        ));
+    }
+    // SAFETY: the kernel wrote `n` bytes into the spare capacity (the completion says so),
+    // and `len` is within the capacity.
+    unsafe { buf.set_len(len) };
+    Ok(())
+}
+
 /// The error a negative `res` stands for.
 pub(crate) fn result(done: Completion) -> io::Result<usize> {
     if done.res >= 0 {
@@ -233,15 +253,8 @@ pub(crate) fn recv_into(
 
 impl Recv {
     /// After completion: marks `n` received bytes of `own` initialized.
-    pub(crate) fn set_own_len(&mut self, n: usize) {
-        let len = self.own.len() + n;
-        assert!(
-            len <= self.own.capacity(),
-            "kernel reported more bytes than asked"
-        );
-        // SAFETY: the kernel wrote `n` bytes into the spare capacity (the completion says
-        // so), and `len` is within the capacity.
-        unsafe { self.own.set_len(len) }
+    pub(crate) fn set_own_len(&mut self, n: usize) -> io::Result<()> {
+        filled(&mut self.own, n)
     }
 
     /// Whether this receive used the pool.

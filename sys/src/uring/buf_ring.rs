@@ -138,6 +138,28 @@ impl BufRing {
         })
     }
 
+    /// A buffer ring with every buffer in it, registered with no kernel: for harnesses
+    /// (fuzz targets, tests) that play the kernel's side of completions by hand.
+    ///
+    /// # Errors
+    ///
+    /// As a registered ring's: a bad count or size, or the mappings' errors.
+    ///
+    /// ```
+    /// let mut br = hiver_sys::uring::BufRing::unregistered(0, 4, 64)?;
+    /// assert_eq!(br.available(), 4);
+    /// assert_eq!(br.take(2, 10)?.len(), 10);
+    /// assert!(br.take(2, 10).is_err(), "a buffer is lent once");
+    /// br.recycle(2)?;
+    /// assert_eq!(br.available(), 4);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn unregistered(bgid: u16, entries: u16, buf_len: u32) -> io::Result<BufRing> {
+        let mut ring = BufRing::new(bgid, entries, buf_len)?;
+        ring.provide_all();
+        Ok(ring)
+    }
+
     pub(crate) fn ring_addr(&self) -> *mut u8 {
         self._ring.ptr().as_ptr()
     }
