@@ -32,6 +32,8 @@ pub(crate) struct Shared {
     pub(crate) load: AtomicUsize,
     pub(crate) shutdown: AtomicBool,
     pub(crate) counters: Counters,
+    /// Which task poll the worker is in, for the stall watchdog.
+    pub(crate) heartbeat: super::stall::Heartbeat,
     /// Timers of this worker dropped on other threads, removed at its next turn (a rare
     /// slow path: a `Sleep` moved off its worker).
     timer_cancels: Mutex<Vec<Key>>,
@@ -48,6 +50,7 @@ impl Shared {
             load: AtomicUsize::new(0),
             shutdown: AtomicBool::new(false),
             counters: Counters::default(),
+            heartbeat: Default::default(),
             timer_cancels: Mutex::new(Vec::new()),
             has_cancels: AtomicBool::new(false),
         }
@@ -270,8 +273,11 @@ impl Core {
             task.set_owned_slot(slot);
         }
         let slot = task.owned_slot();
-        Counters::bump_owned(&self.shared.counters.polls);
-        if crate::task::coop::budgeted(|| task.run()) {
+        let poll = Counters::bump_owned(&self.shared.counters.polls);
+        self.shared.heartbeat.begin(poll);
+        let done = crate::task::coop::budgeted(|| task.run());
+        self.shared.heartbeat.end();
+        if done {
             let done = self.owned.borrow_mut().remove(slot);
             // Release: pairs with the Acquire count of a graceful shutdown.
             self.shared.load.fetch_sub(1, Ordering::Release);
