@@ -119,6 +119,9 @@ pub(crate) struct Core {
     driver: RefCell<Driver>,
     timers: RefCell<Wheel>,
     fired: RefCell<Vec<Waker>>,
+    /// Tasks that yielded (`yield_now`, a spent coop budget): woken after the next driver
+    /// turn, so that the worker looks at its I/O and timers before they run again.
+    deferred: RefCell<Vec<Waker>>,
     /// The clock as last read at the top of a turn (saves a clock read per timer).
     last_now: std::cell::Cell<std::time::Instant>,
 }
@@ -134,6 +137,7 @@ impl Core {
             driver: RefCell::new(driver),
             timers: RefCell::new(Wheel::new()),
             fired: RefCell::new(Vec::new()),
+            deferred: RefCell::new(Vec::new()),
             last_now: std::cell::Cell::new(std::time::Instant::now()),
         })
     }
@@ -298,6 +302,18 @@ impl Core {
         ran > 0
     }
 
+    /// Wakes `waker` after the next driver turn (a task that yields).
+    pub(crate) fn defer(&self, waker: &Waker) {
+        self.deferred.borrow_mut().push(waker.clone());
+    }
+
+    fn wake_deferred(&self) {
+        let wakers = std::mem::take(&mut *self.deferred.borrow_mut());
+        for w in wakers {
+            w.wake();
+        }
+    }
+
     /// The driver of this worker.
     pub(crate) fn driver(&self) -> &RefCell<Driver> {
         &self.driver
@@ -311,6 +327,8 @@ impl Core {
             tracing::error!(worker = self.shared.index, error = %e, "driver turn failed");
         }
         self.record(&mut d);
+        drop(d);
+        self.wake_deferred();
     }
 
     /// Copies the driver's counters into the worker's.
@@ -340,10 +358,14 @@ impl Core {
             tracing::error!(worker = self.shared.index, error = %e, "driver flush failed");
         }
         self.record(&mut d);
+        drop(d);
+        self.wake_deferred();
     }
 
     pub(crate) fn has_ready(&self) -> bool {
-        !self.local.borrow().is_empty() || !self.shared.inbox.is_empty()
+        !self.local.borrow().is_empty()
+            || !self.shared.inbox.is_empty()
+            || !self.deferred.borrow().is_empty()
     }
 
     /// Idle: parks in the driver (bounded by `park_timeout`), or polls it when parking is
@@ -394,6 +416,7 @@ impl Core {
     /// closed first, so that wakes arriving later are dropped by their senders.
     pub(crate) fn shutdown(&self) {
         drop(self.shared.inbox.close());
+        self.deferred.borrow_mut().clear();
         loop {
             while let Some(task) = self.pop_local() {
                 drop(task);
