@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex};
 use std::task::{Poll, Waker};
 use std::time::Duration;
 
-use hiver_runtime::spawn;
+use hiver_runtime::{spawn, unbounded};
 
 use crate::support::{drivers, runtime, serial, Progress};
 
@@ -43,8 +43,10 @@ fn wake_storms_racing_shutdown_a_thousand_times() {
             let w2 = wakers.clone();
             let d = dropped.clone();
             rt.block_on(async move {
+                let (registered_tx, registered) = unbounded::<()>();
                 for t in 0..TASKS {
                     let (w, guard) = (w2.clone(), Counted(d.clone()));
+                    let registered_tx = registered_tx.clone();
                     // Odd tasks finish after some wakes (racing the drop); even ones never.
                     let finish_after = if t % 2 == 1 { 50 + t * 10 } else { u64::MAX };
                     let mut polls = 0u64;
@@ -53,6 +55,7 @@ fn wake_storms_racing_shutdown_a_thousand_times() {
                         polls += 1;
                         if polls == 1 {
                             w.lock().unwrap().push(cx.waker().clone());
+                            let _ = registered_tx.try_send(());
                         }
                         if polls >= finish_after {
                             Poll::Ready(())
@@ -61,22 +64,34 @@ fn wake_storms_racing_shutdown_a_thousand_times() {
                         }
                     })));
                 }
-                while w2.lock().unwrap().len() < TASKS as usize {
-                    hiver_runtime::yield_now().await;
+                for _ in 0..TASKS {
+                    registered
+                        .recv()
+                        .await
+                        .expect("a task registered its waker");
                 }
             })
             .unwrap();
-            let stop = Arc::new(AtomicBool::new(false));
-            let wakes = Arc::new(AtomicU64::new(0));
+            // Each thread says when it has woken every waker a few times, wakes on while
+            // the runtime drops, and stops a few passes after it learnt the drop is done.
+            let gone = Arc::new(AtomicBool::new(false));
+            let (warm_tx, warm) = std::sync::mpsc::channel::<()>();
             let threads: Vec<_> = (0..4)
                 .map(|k| {
-                    let (wakers, stop, wakes) = (wakers.clone(), stop.clone(), wakes.clone());
+                    let (wakers, gone, warm_tx) = (wakers.clone(), gone.clone(), warm_tx.clone());
                     std::thread::spawn(move || {
                         let mine: Vec<Waker> = wakers.lock().unwrap().clone();
-                        // Bounded: at most this many passes even if never stopped.
-                        for _ in 0..1_000_000 {
-                            if stop.load(Ordering::SeqCst) {
-                                break;
+                        let mut after = 0;
+                        // Bounded: at most this many passes even if never told.
+                        for pass in 0..1_000_000 {
+                            if pass == 10 {
+                                let _ = warm_tx.send(());
+                            }
+                            if gone.load(Ordering::SeqCst) {
+                                after += 1;
+                                if after > 10 {
+                                    break;
+                                }
                             }
                             for w in &mine {
                                 if k % 2 == 0 {
@@ -84,23 +99,22 @@ fn wake_storms_racing_shutdown_a_thousand_times() {
                                 } else {
                                     w.clone().wake();
                                 }
-                                wakes.fetch_add(1, Ordering::Relaxed);
                             }
                         }
                         drop(mine);
+                        after
                     })
                 })
                 .collect();
-            while wakes.load(Ordering::Relaxed) < 200 {
-                std::thread::yield_now();
+            // Two threads storming (as many as run at once on this 2-core machine) is
+            // enough to race the drop; the others join in as they get a core.
+            for _ in 0..2 {
+                warm.recv().expect("a waker thread started");
             }
             drop(rt); // the threads keep waking meanwhile
-            let after = wakes.load(Ordering::Relaxed);
-            // Some wakes land after the runtime is gone.
-            while wakes.load(Ordering::Relaxed) < after + 100 {
-                std::thread::yield_now();
-            }
-            stop.store(true, Ordering::SeqCst);
+            gone.store(true, Ordering::SeqCst);
+            // Each thread woke ten passes more after the runtime was gone (late wakes are
+            // no-ops), then dropped its wakers.
             for t in threads {
                 t.join().expect("waker thread");
             }
