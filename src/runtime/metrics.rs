@@ -69,17 +69,22 @@ pub struct WorkerMetrics {
     /// Receives that found the provided-buffer ring empty (`ENOBUFS`) and fell back to a
     /// buffer of their own.
     pub buf_starved: u64,
-    /// Completions the kernel dropped because the CQ was full (with `FEAT_NODROP` it keeps
-    /// them and this stays 0).
+    /// Times the io_uring completion queue overflowed: each flush of the kernel's backlog
+    /// (`IORING_SQ_CQ_OVERFLOW` seen; with `FEAT_NODROP` the kernel keeps the completions
+    /// that did not fit and none is lost), plus any completion the kernel dropped (a kernel
+    /// without `NODROP`).
     pub cq_overflows: u64,
 }
 
 impl Counters {
     /// Adds one to a counter only the owning worker writes: a plain load and store, not a
-    /// locked read-modify-write (readers on other threads see some recent value).
+    /// locked read-modify-write (readers on other threads see some recent value). Returns
+    /// the new value.
     #[inline]
-    pub(crate) fn bump_owned(counter: &AtomicU64) {
-        counter.store(counter.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
+    pub(crate) fn bump_owned(counter: &AtomicU64) -> u64 {
+        let n = counter.load(Ordering::Relaxed) + 1;
+        counter.store(n, Ordering::Relaxed);
+        n
     }
 
     pub(crate) fn snapshot(&self) -> WorkerMetrics {

@@ -7,6 +7,7 @@ pub(crate) mod context;
 mod metrics;
 mod shutdown;
 mod spawn;
+mod stall;
 pub(crate) mod worker;
 
 use std::future::Future;
@@ -59,6 +60,32 @@ impl Handle {
 ///
 /// The runtime is not `Send`: the calling thread's `spawn_local` tasks live in it.
 ///
+/// # Blocking a worker
+///
+/// A task that blocks its thread (a blocking call, a long computation) holds up every other
+/// task, timer and I/O of its worker. With a `tracing` subscriber recording DEBUG events of
+/// target `hiver_runtime::stall` when the runtime is built, a watchdog thread reports a
+/// worker that has spent more than 100 ms in one poll ("worker stalled", with `worker`
+/// and `stalled_ms`), and again when the poll returns ("worker stall ended"). A task that
+/// loops with `yield_now().await` does not stall its worker.
+///
+/// # `fork` and descriptors
+///
+/// A child process made by `fork` must not use a runtime it inherited: its worker threads
+/// do not exist in the child, and its io_uring rings are not even mapped there (the ring
+/// mappings are `MADV_DONTFORK`, so the child cannot disturb the parent's rings). The child
+/// may build a fresh `Runtime` (or `exec`); the parent's runtime carries on unaffected.
+/// Every descriptor the runtime opens is close-on-exec.
+///
+/// A descriptor the runtime owns (a socket's) must not be closed behind its back, as with
+/// any `OwnedFd`. If it is, operations started afterwards fail with `EBADF` (no undefined
+/// behaviour, no hang) as long as the number is not reused; one already in flight is not
+/// woken by the close (io_uring holds its own reference to the socket until the operation
+/// completes; epoll silently forgets the registration; on io_uring a listener's multishot
+/// accept is such an operation, so the socket goes on listening); and dropping the owner
+/// closes the number again, which by then may name another file (if nothing does, std's
+/// `OwnedFd` check aborts debug builds on the epoll driver).
+///
 /// ```
 /// use hiver_runtime::Runtime;
 /// let mut runtime = Runtime::new()?;
@@ -72,6 +99,7 @@ pub struct Runtime {
     threads: Vec<std::thread::JoinHandle<()>>,
     caller: Option<Rc<Core>>,
     caller_shared: Arc<Shared>,
+    _watchdog: Option<stall::Watchdog>,
     _not_send: PhantomData<*const ()>,
 }
 
@@ -171,7 +199,9 @@ impl Runtime {
             fallback = handle.capabilities.fallback.as_deref().unwrap_or("none"),
             "hiver runtime built"
         );
+        let watchdog = stall::Watchdog::start(handle.workers.clone(), &handle.config.thread_name);
         Ok(Runtime {
+            _watchdog: watchdog,
             caller_shared: Arc::new(Shared::new(usize::MAX)),
             handle,
             threads,

@@ -32,6 +32,8 @@ pub(crate) struct Shared {
     pub(crate) load: AtomicUsize,
     pub(crate) shutdown: AtomicBool,
     pub(crate) counters: Counters,
+    /// Which task poll the worker is in, for the stall watchdog.
+    pub(crate) heartbeat: super::stall::Heartbeat,
     /// Timers of this worker dropped on other threads, removed at its next turn (a rare
     /// slow path: a `Sleep` moved off its worker).
     timer_cancels: Mutex<Vec<Key>>,
@@ -48,6 +50,7 @@ impl Shared {
             load: AtomicUsize::new(0),
             shutdown: AtomicBool::new(false),
             counters: Counters::default(),
+            heartbeat: Default::default(),
             timer_cancels: Mutex::new(Vec::new()),
             has_cancels: AtomicBool::new(false),
         }
@@ -116,6 +119,9 @@ pub(crate) struct Core {
     driver: RefCell<Driver>,
     timers: RefCell<Wheel>,
     fired: RefCell<Vec<Waker>>,
+    /// Tasks that yielded (`yield_now`, a spent coop budget): woken after the next driver
+    /// turn, so that the worker looks at its I/O and timers before they run again.
+    deferred: RefCell<Vec<Waker>>,
     /// The clock as last read at the top of a turn (saves a clock read per timer).
     last_now: std::cell::Cell<std::time::Instant>,
 }
@@ -131,6 +137,7 @@ impl Core {
             driver: RefCell::new(driver),
             timers: RefCell::new(Wheel::new()),
             fired: RefCell::new(Vec::new()),
+            deferred: RefCell::new(Vec::new()),
             last_now: std::cell::Cell::new(std::time::Instant::now()),
         })
     }
@@ -270,8 +277,11 @@ impl Core {
             task.set_owned_slot(slot);
         }
         let slot = task.owned_slot();
-        Counters::bump_owned(&self.shared.counters.polls);
-        if crate::task::coop::budgeted(|| task.run()) {
+        let poll = Counters::bump_owned(&self.shared.counters.polls);
+        self.shared.heartbeat.begin(poll);
+        let done = crate::task::coop::budgeted(|| task.run());
+        self.shared.heartbeat.end();
+        if done {
             let done = self.owned.borrow_mut().remove(slot);
             // Release: pairs with the Acquire count of a graceful shutdown.
             self.shared.load.fetch_sub(1, Ordering::Release);
@@ -292,6 +302,18 @@ impl Core {
         ran > 0
     }
 
+    /// Wakes `waker` after the next driver turn (a task that yields).
+    pub(crate) fn defer(&self, waker: &Waker) {
+        self.deferred.borrow_mut().push(waker.clone());
+    }
+
+    fn wake_deferred(&self) {
+        let wakers = std::mem::take(&mut *self.deferred.borrow_mut());
+        for w in wakers {
+            w.wake();
+        }
+    }
+
     /// The driver of this worker.
     pub(crate) fn driver(&self) -> &RefCell<Driver> {
         &self.driver
@@ -305,6 +327,8 @@ impl Core {
             tracing::error!(worker = self.shared.index, error = %e, "driver turn failed");
         }
         self.record(&mut d);
+        drop(d);
+        self.wake_deferred();
     }
 
     /// Copies the driver's counters into the worker's.
@@ -334,10 +358,14 @@ impl Core {
             tracing::error!(worker = self.shared.index, error = %e, "driver flush failed");
         }
         self.record(&mut d);
+        drop(d);
+        self.wake_deferred();
     }
 
     pub(crate) fn has_ready(&self) -> bool {
-        !self.local.borrow().is_empty() || !self.shared.inbox.is_empty()
+        !self.local.borrow().is_empty()
+            || !self.shared.inbox.is_empty()
+            || !self.deferred.borrow().is_empty()
     }
 
     /// Idle: parks in the driver (bounded by `park_timeout`), or polls it when parking is
@@ -388,6 +416,7 @@ impl Core {
     /// closed first, so that wakes arriving later are dropped by their senders.
     pub(crate) fn shutdown(&self) {
         drop(self.shared.inbox.close());
+        self.deferred.borrow_mut().clear();
         loop {
             while let Some(task) = self.pop_local() {
                 drop(task);

@@ -11,7 +11,7 @@
 use std::cell::Cell;
 use std::future::Future;
 use std::pin::Pin;
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, Waker};
 
 /// Operations one task poll may complete before its futures make it yield.
 pub(crate) const BUDGET: u32 = 128;
@@ -38,7 +38,7 @@ pub(crate) fn poll_proceed(cx: &mut Context<'_>) -> Poll<()> {
     let left = LEFT.try_with(Cell::get).ok().flatten();
     match left {
         Some(0) => {
-            cx.waker().wake_by_ref();
+            wake_after_turn(cx.waker());
             Poll::Pending
         }
         Some(n) => {
@@ -82,7 +82,16 @@ impl Future for YieldNow {
             return Poll::Ready(());
         }
         self.yielded = true;
-        cx.waker().wake_by_ref();
+        wake_after_turn(cx.waker());
         Poll::Pending
+    }
+}
+
+/// Wakes a task that yields once its worker has turned its driver (and so looked at its
+/// I/O and timers): were it woken at once, a lone yielding task would be polled again
+/// straight away, up to a whole turn's budget of times. Outside a runtime: at once.
+fn wake_after_turn(waker: &Waker) {
+    if crate::runtime::context::with_core(|core| core.defer(waker)).is_none() {
+        waker.wake_by_ref();
     }
 }

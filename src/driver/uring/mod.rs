@@ -334,7 +334,9 @@ impl UringDriver {
         UringStats {
             in_flight: self.ops.live as u64,
             starved: self.pool.starved,
-            overflow: u64::from(self.ring.cq().overflow()),
+            // Backlog flushes (the CQ was full; with FEAT_NODROP nothing is lost) and
+            // completions the kernel dropped (without NODROP).
+            overflow: self.ring.overflow_flushes() + u64::from(self.ring.cq().overflow()),
             ..self.stats
         }
     }

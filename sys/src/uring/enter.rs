@@ -114,6 +114,8 @@ impl Ring {
             self.sq.flags()
         };
         let want = want.min(self.cq_entries());
+        // An enter with GETEVENTS (which the overflow flag forces) flushes the backlog.
+        self.note_overflow(sq_flags);
         match enter_decision(sq_flags, to_submit, want, sqpoll) {
             None => Ok(if sqpoll { to_submit } else { 0 }),
             Some(d) => self.enter_retrying(d.to_submit, want, d.flags, deadline),

@@ -77,6 +77,7 @@ pub struct Ring {
     entries: u32,
     registered_index: Option<u32>,
     enters: u64,
+    overflow_flushes: u64,
     fd: OwnedFd,
 }
 
@@ -135,6 +136,7 @@ impl Ring {
             entries,
             registered_index: None,
             enters: 0,
+            overflow_flushes: 0,
             fd,
         };
         if opts.register_ring_fd {
@@ -172,6 +174,14 @@ impl Ring {
     /// How many `io_uring_enter` calls this ring has made.
     pub fn enter_count(&self) -> u64 {
         self.enters
+    }
+
+    /// How many times this ring found the CQ overflowing (`IORING_SQ_CQ_OVERFLOW`: the
+    /// kernel held completions the full CQ could not take) and entered to flush them. With
+    /// `IORING_FEAT_NODROP` nothing is lost: this counts backlog flushes, not lost
+    /// completions ([`CompletionQueue::overflow`] counts those).
+    pub fn overflow_flushes(&self) -> u64 {
+        self.overflow_flushes
     }
 
     /// The submission queue.
@@ -216,6 +226,7 @@ impl Ring {
     pub fn reap(&mut self, mut f: impl FnMut(Cqe)) -> io::Result<u32> {
         let mut total = self.cq.drain(&mut f)?;
         while self.sq.cq_needs_flush() {
+            self.note_overflow(self.sq.flags());
             self.enter_getevents_nowait()?;
             let n = self.cq.drain(&mut f)?;
             total += n;
@@ -224,6 +235,13 @@ impl Ring {
             }
         }
         Ok(total)
+    }
+
+    /// Counts a flush of the kernel's CQ backlog when the SQ flags word announces one.
+    fn note_overflow(&mut self, sq_flags: u32) {
+        if sq_flags & sq_ring_flags::CQ_OVERFLOW != 0 {
+            self.overflow_flushes += 1;
+        }
     }
 
     /// The provided-buffer ring of group `bgid`, if one was set up.

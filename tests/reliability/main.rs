@@ -1,0 +1,27 @@
+//! Reliability under faults and load (the reliability issue, RELIABILITY.md sections 3-4):
+//! one file per case, each run once per driver this machine has (io_uring and epoll here)
+//! and checked for leaked descriptors. These are the fast versions; `examples/soak.rs`
+//! runs the long ones and prints their figures. The tests run one at a time
+//! (`support::serial`): they count the process's descriptors, fork, and time echoes.
+#![cfg(target_os = "linux")]
+
+#[path = "../common/drivers.rs"]
+mod drivers;
+mod load;
+mod support;
+
+mod bad_addresses;
+mod churn;
+mod closed_fd;
+mod cq_overflow;
+mod duration_max;
+mod fork;
+mod huge_buffers;
+mod panics;
+mod shutdown_load;
+mod slow_clients;
+mod soak;
+mod starvation;
+mod timer_storm;
+mod wake_storm;
+mod zero_length;

@@ -1,0 +1,215 @@
+//! Helpers of the reliability tests: the serial lock, watchdogs, fd counting, runtimes.
+
+#![allow(dead_code)] // not every case uses every helper
+
+use std::future::{poll_fn, Future};
+use std::io;
+use std::pin::Pin;
+use std::sync::mpsc;
+use std::sync::{Mutex, MutexGuard, Once};
+use std::task::Poll;
+use std::time::Duration;
+
+pub(crate) use crate::drivers::{drivers, runtime};
+pub(crate) use crate::load::open_fds;
+
+/// Every test of this binary holds this lock while it runs: they count the process's
+/// descriptors, change `RLIMIT_NOFILE`, fork, and measure latency, all process-wide.
+static SERIAL: Mutex<()> = Mutex::new(());
+
+/// Takes the binary-wide test lock (a test that failed holding it does not poison it).
+pub(crate) fn serial() -> MutexGuard<'static, ()> {
+    SERIAL.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// The bound on every test's async part: a hang becomes a failure, never a stuck binary.
+pub(crate) const DEADLINE: Duration = Duration::from_secs(60);
+
+/// `fut`, failing the test if it takes longer than [`DEADLINE`] (a hang).
+pub(crate) async fn within<F: Future>(what: &str, fut: F) -> F::Output {
+    match hiver_runtime::timeout(DEADLINE, fut).await {
+        Ok(v) => v,
+        Err(_) => panic!("{what}: not done within {DEADLINE:?} (a hang)"),
+    }
+}
+
+/// A watchdog for a blocking section that no async timeout can bound (dropping a runtime,
+/// joining threads): if the guard is not dropped within `limit`, the process prints what
+/// hung and aborts, so that a hang is a failure and not a stuck test binary.
+pub(crate) struct Watchdog {
+    done: Option<mpsc::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Watchdog {
+    pub(crate) fn arm(what: impl Into<String>, limit: Duration) -> Watchdog {
+        let what = what.into();
+        let (tx, rx) = mpsc::channel::<()>();
+        let thread = std::thread::spawn(move || {
+            if let Err(mpsc::RecvTimeoutError::Timeout) = rx.recv_timeout(limit) {
+                eprintln!("watchdog: {what}: not done within {limit:?} (a hang); aborting");
+                std::process::abort();
+            }
+        });
+        Watchdog {
+            done: Some(tx),
+            thread: Some(thread),
+        }
+    }
+}
+
+impl Drop for Watchdog {
+    fn drop(&mut self) {
+        drop(self.done.take());
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// Asserts that exactly `before` descriptors are open (nothing leaked, nothing closed twice).
+pub(crate) fn assert_no_fd_leak(before: usize, what: impl std::fmt::Display) {
+    let now = open_fds();
+    assert_eq!(
+        now, before,
+        "{what}: {before} descriptors open before, {now} after dropping everything"
+    );
+}
+
+/// Polls `fut` exactly once, with the task's waker.
+pub(crate) async fn poll_once<F: Future>(fut: Pin<&mut F>) -> Poll<F::Output> {
+    let mut fut = Some(fut);
+    poll_fn(|cx| Poll::Ready(fut.take().expect("polled once").poll(cx))).await
+}
+
+/// The payload of the panics the tests cause on purpose.
+pub(crate) const INTENDED: &str = "reliability test: intended panic";
+
+/// Silences the default panic message of the intended panics (hundreds of them would
+/// bury the output); every other panic is printed as usual.
+pub(crate) fn quiet_intended_panics() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        let default = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            let p = info.payload();
+            let msg = p
+                .downcast_ref::<&str>()
+                .copied()
+                .or_else(|| p.downcast_ref::<String>().map(String::as_str));
+            if msg.is_some_and(|m| m.starts_with(INTENDED)) {
+                return;
+            }
+            default(info);
+        }));
+    });
+}
+
+/// The soft and hard `RLIMIT_NOFILE`.
+pub(crate) fn nofile() -> (u64, u64) {
+    let mut r = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: `r` is a live, writable rlimit for the duration of the call.
+    let rc = unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut r) };
+    assert_eq!(rc, 0, "getrlimit: {}", io::Error::last_os_error());
+    (r.rlim_cur, r.rlim_max)
+}
+
+fn set_nofile_soft(soft: u64) -> io::Result<()> {
+    let (_, hard) = nofile();
+    let r = libc::rlimit {
+        rlim_cur: soft,
+        rlim_max: hard,
+    };
+    // SAFETY: `r` is a live rlimit for the duration of the call; the kernel only reads it.
+    let rc = unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &r) };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
+}
+
+/// Puts the soft `RLIMIT_NOFILE` back when dropped (a failing test included).
+pub(crate) struct NofileGuard {
+    soft: u64,
+}
+
+impl Drop for NofileGuard {
+    fn drop(&mut self) {
+        let restored = set_nofile_soft(self.soft);
+        if !std::thread::panicking() {
+            restored.expect("restore RLIMIT_NOFILE");
+        }
+    }
+}
+
+/// Raises the soft `RLIMIT_NOFILE` to at least `min` (within the hard limit); the guard
+/// puts it back.
+pub(crate) fn raise_nofile(min: u64) -> NofileGuard {
+    let (soft, hard) = nofile();
+    let guard = NofileGuard { soft };
+    if soft < min {
+        assert!(
+            hard >= min,
+            "RLIMIT_NOFILE hard limit {hard} is below the {min} this test needs"
+        );
+        set_nofile_soft(min).expect("raise RLIMIT_NOFILE");
+    }
+    guard
+}
+
+/// Debug builds run smaller counts (the figures come from the release soak program).
+pub(crate) fn scaled(release: u64, debug: u64) -> u64 {
+    if cfg!(debug_assertions) {
+        debug
+    } else {
+        release
+    }
+}
+
+/// A watchdog for a long loop of blocking steps: if [`tick`](Self::tick) is not called
+/// for `limit`, the process prints what stalled (and at which step) and aborts.
+pub(crate) struct Progress {
+    steps: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    _watch: Watchdog,
+}
+
+impl Progress {
+    pub(crate) fn arm(what: impl Into<String>, limit: Duration) -> Progress {
+        use std::sync::atomic::Ordering;
+        let what = what.into();
+        let steps = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let seen = steps.clone();
+        let (tx, rx) = mpsc::channel::<()>();
+        let thread = std::thread::spawn(move || {
+            let mut last = u64::MAX;
+            loop {
+                match rx.recv_timeout(limit) {
+                    Err(mpsc::RecvTimeoutError::Timeout) => {}
+                    _ => return,
+                }
+                let now = seen.load(Ordering::SeqCst);
+                if now == last {
+                    eprintln!("watchdog: {what}: no progress for {limit:?} at step {now} (a hang); aborting");
+                    std::process::abort();
+                }
+                last = now;
+            }
+        });
+        Progress {
+            steps,
+            _watch: Watchdog {
+                done: Some(tx),
+                thread: Some(thread),
+            },
+        }
+    }
+
+    /// One more step done.
+    pub(crate) fn tick(&self) {
+        self.steps.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    }
+}
