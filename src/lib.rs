@@ -82,3 +82,14 @@ pub use hiver_runtime_macros::test;
 #[doc(hidden)]
 #[path = "loom_api.rs"]
 pub mod __loom;
+
+/// The fuzz targets' entry points (`cargo fuzz` builds with `--cfg fuzzing`).
+#[cfg(all(fuzzing, target_os = "linux"))]
+#[doc(hidden)]
+pub mod __fuzz {
+    /// The io_uring driver's completion handling against arbitrary CQEs
+    /// (`driver/uring/fuzz.rs`).
+    pub fn completions(data: &[u8]) {
+        let _ = crate::driver::uring::fuzz::completions(data);
+    }
+}

@@ -63,6 +63,7 @@ fn a_panic_in_the_body_fails_the_test() {
     body();
 }
 
+#[cfg_attr(not(target_os = "linux"), allow(dead_code))]
 /// One TCP round trip on the driver the attribute chose (the driver is checked by the
 /// runtime: a named driver that cannot start fails the build of the runtime).
 async fn echo_once() {

@@ -84,6 +84,12 @@ pub(crate) struct Lent {
 unsafe impl Send for Lent {}
 
 impl Lent {
+    /// The buffer's id in the ring.
+    #[cfg(any(test, fuzzing))]
+    pub(crate) fn bid(&self) -> u16 {
+        self.bid
+    }
+
     /// The received bytes.
     pub(crate) fn bytes(&self) -> &[u8] {
         // SAFETY: ptr..ptr+len lies in a filled buffer that stays mapped and untouched
@@ -132,6 +138,22 @@ impl BufPool {
             lent: 0,
             starved: 0,
         }
+    }
+
+    /// A pool whose buffer ring is already set up (the fuzz harness's, over a ring it
+    /// registered with no kernel).
+    #[cfg(any(test, fuzzing))]
+    pub(crate) fn ready() -> BufPool {
+        BufPool {
+            state: PoolState::Ready,
+            ..BufPool::new()
+        }
+    }
+
+    /// Buffers lent and not yet recycled.
+    #[cfg(any(test, fuzzing))]
+    pub(crate) fn lent(&self) -> usize {
+        self.lent
     }
 
     /// The group to receive from, setting the ring up on first use; `None` when the

@@ -17,6 +17,8 @@
 pub(crate) mod accept;
 pub(crate) mod buf;
 pub(crate) mod file_ops;
+#[cfg(any(test, fuzzing))]
+pub(crate) mod fuzz;
 pub(crate) mod limit;
 pub(crate) mod op;
 pub(crate) mod ops;

@@ -146,7 +146,7 @@ impl<T: UringPayload> std::fmt::Debug for UringOp<T> {
 /// (never a panic, never bytes past the capacity) if the completion claims more than it
 /// was given.
 pub(crate) fn filled(buf: &mut Vec<u8>, n: usize) -> io::Result<()> {
-    let len = buf.len().checked_add(n).unwrap_or(usize::MAX);
+    let len = buf.len().saturating_add(n);
     if len > buf.capacity() {
         return Err(io::Error::new(
             io::ErrorKind::InvalidData,
@@ -252,6 +252,16 @@ pub(crate) fn recv_into(
 }
 
 impl Recv {
+    /// A receive into a provided buffer (the fuzz harness's: the driver's are made by
+    /// [`recv_provided`]).
+    #[cfg(any(test, fuzzing))]
+    pub(crate) fn provided() -> Recv {
+        Recv {
+            provided: true,
+            ..Recv::default()
+        }
+    }
+
     /// After completion: marks `n` received bytes of `own` initialized.
     pub(crate) fn set_own_len(&mut self, n: usize) -> io::Result<()> {
         filled(&mut self.own, n)
