@@ -40,7 +40,7 @@ impl InFlight for MultishotAccept {
         } else if cqe.res == -rustix::io::Errno::CANCELED.raw_os_error() {
             None
         } else {
-            Some(Err(io::Error::from_raw_os_error(-cqe.res)))
+            Some(Err(super::ops::errno(cqe.res)))
         };
         if let Some(event) = event {
             // A closed queue: the listener is gone, and the fd is closed here.

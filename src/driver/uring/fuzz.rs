@@ -453,6 +453,18 @@ mod tests {
         assert!(total.unknown > 1000, "{total:?}");
     }
 
+    /// Found by the fuzz target: an accept's CQE with `res == i32::MIN` was negated
+    /// (overflow); it is now an `EIO` error.
+    #[test]
+    fn an_accept_error_of_i32_min_is_eio_not_an_overflow() {
+        completions(&[
+            2, 3, 0, 1, 107, 3, 0, 5, 107, 107, 1, 107, 107, 107, 107, 107, 44, 44, 44, 44, 44, 44,
+            44, 44, 44, 44, 44, 44, 44, 44, 44, 44, 0, 0, 0, 209, 44, 44, 44, 107, 128, 2, 3, 0, 0,
+            0, 0, 0, 0, 0, 44, 44, 44, 44, 2, 157, 0, 0, 0, 0, 209, 44, 44, 44, 107, 0, 0, 0, 128,
+            2, 3, 0, 0, 0, 0, 0, 0, 0, 44, 9, 0, 0, 0, 2, 157, 0, 255, 38, 0,
+        ]);
+    }
+
     #[test]
     fn empty_and_short_inputs() {
         completions(&[]);

@@ -167,14 +167,18 @@ pub(crate) fn result(done: Completion) -> io::Result<usize> {
     if done.res >= 0 {
         Ok(done.res as usize)
     } else {
-        // res is -errno in -4095..=-1 for every opcode we issue; anything else is a bug of
-        // the kernel's, reported rather than negated (i32::MIN cannot be).
-        Err(io::Error::from_raw_os_error(
-            done.res
-                .checked_neg()
-                .unwrap_or(rustix::io::Errno::IO.raw_os_error()),
-        ))
+        Err(errno(done.res))
     }
+}
+
+/// The error of a negative `res`: -errno in -4095..=-1 for every opcode we issue; anything
+/// else is a bug of the kernel's, reported as `EIO` rather than negated (`i32::MIN`
+/// cannot be).
+pub(crate) fn errno(res: i32) -> io::Error {
+    io::Error::from_raw_os_error(
+        res.checked_neg()
+            .unwrap_or(rustix::io::Errno::IO.raw_os_error()),
+    )
 }
 
 /// A receive: into a provided buffer (`lent` after completion) or into `own`'s spare
