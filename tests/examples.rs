@@ -109,7 +109,10 @@ impl Server {
             .recv_timeout(STEP)
             .unwrap_or_else(|_| panic!("the example did not exit; output: {:?}", self.seen));
         let mut seen = std::mem::take(&mut self.seen);
-        seen.extend(self.lines.try_iter());
+        // The rest of its output: up to the pipe's end (the reader thread then hangs up).
+        while let Ok(l) = self.lines.recv_timeout(STEP) {
+            seen.push(l);
+        }
         (status, seen)
     }
 }
