@@ -17,62 +17,16 @@
 mod args;
 #[path = "support/http.rs"]
 mod http;
+#[path = "support/http_conn.rs"]
+mod http_conn;
 
 use std::io;
 use std::time::Duration;
 
-use hiver_runtime::io::{Shutdown, TcpListener, TcpStream};
+use hiver_runtime::io::TcpListener;
 use hiver_runtime::select::SelectTwoOutput;
 use hiver_runtime::signal::{self, SignalKind};
-use hiver_runtime::{select_two, shutdown_signal, sleep, spawn, ShutdownSignal};
-
-/// Serves one connection until the client closes it, or until the shutdown finds it idle
-/// (no request started). A request that is in progress when the shutdown begins is
-/// answered, then the connection is closed.
-async fn handle(mut stream: TcpStream, work: Duration) -> io::Result<()> {
-    let mut stop: ShutdownSignal = shutdown_signal();
-    let mut conn = http::Conn::new();
-    let mut out = Vec::with_capacity(http::READ_BUF_SIZE);
-    loop {
-        let n = if conn.pending().is_empty() {
-            // Idle between requests: the shutdown may close the connection here. `read`
-            // is cancel-safe, so losing the race loses no byte.
-            match select_two(stream.read(conn.spare()), &mut stop).await {
-                SelectTwoOutput::First(r) => r?,
-                SelectTwoOutput::Second(()) => break,
-            }
-        } else {
-            // Part of a request is here: finish reading it whatever happens.
-            stream.read(conn.spare()).await?
-        };
-        if n == 0 {
-            return Ok(());
-        }
-        conn.filled(n);
-        out.clear();
-        let next = conn.process(&mut out);
-        if !out.is_empty() {
-            if !work.is_zero() {
-                println!("working on a request");
-                sleep(work).await;
-            }
-            stream.write_all(&out).await?;
-        }
-        if next == http::Next::Close || stop.is_triggered() {
-            break;
-        }
-    }
-    // Lingering close: our side first, then whatever the client still sends.
-    stream.shutdown(Shutdown::Write)?;
-    let mut drained = 0;
-    while drained < http::LINGER_BYTES {
-        match stream.read(conn.discard()).await {
-            Ok(0) | Err(_) => break,
-            Ok(n) => drained += n,
-        }
-    }
-    Ok(())
-}
+use hiver_runtime::{select_two, shutdown_signal, sleep, spawn};
 
 fn main() -> io::Result<()> {
     let args = args::Args::parse("graceful", &["work-ms", "grace-ms"]);
@@ -104,7 +58,9 @@ fn main() -> io::Result<()> {
             match select_two(listener.accept(), stop.as_mut()).await {
                 SelectTwoOutput::First(Ok((stream, _))) => {
                     spawn(async move {
-                        if let Err(e) = handle(stream, work).await {
+                        // Idle at the shutdown: closed; in a request: answered first.
+                        let stop = Some(shutdown_signal());
+                        if let Err(e) = http_conn::serve_http(stream, work, stop).await {
                             eprintln!("connection error: {e}");
                         }
                     });

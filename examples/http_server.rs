@@ -19,39 +19,15 @@
 mod args;
 #[path = "support/http.rs"]
 mod http;
+#[path = "support/http_conn.rs"]
+mod http_conn;
 #[path = "support/serve.rs"]
 mod serve;
 
-use hiver_runtime::io::{Shutdown, TcpStream};
+use hiver_runtime::io::TcpStream;
 
-async fn handle(mut stream: TcpStream) -> std::io::Result<()> {
-    let mut conn = http::Conn::new();
-    let mut out = Vec::with_capacity(http::READ_BUF_SIZE);
-    loop {
-        let n = stream.read(conn.spare()).await?;
-        if n == 0 {
-            return Ok(());
-        }
-        conn.filled(n);
-        out.clear();
-        let next = conn.process(&mut out);
-        if !out.is_empty() {
-            stream.write_all(&out).await?;
-        }
-        if next == http::Next::Close {
-            break;
-        }
-    }
-    // Lingering close (see `http::LINGER_BYTES`): our side first, then the client's.
-    stream.shutdown(Shutdown::Write)?;
-    let mut drained = 0;
-    while drained < http::LINGER_BYTES {
-        match stream.read(conn.discard()).await {
-            Ok(0) | Err(_) => break,
-            Ok(n) => drained += n,
-        }
-    }
-    Ok(())
+async fn handle(stream: TcpStream) -> std::io::Result<()> {
+    http_conn::serve_http(stream, std::time::Duration::ZERO, None).await
 }
 
 fn main() -> std::io::Result<()> {

@@ -2,23 +2,11 @@
 //! at build, worker start and stop, shutdown; a panicking task is an ERROR event. Its own
 //! binary: the subscriber is process-global.
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
-
 use hiver_runtime::{spawn, Runtime};
 
-#[derive(Clone, Default)]
-struct Buf(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Buf {
-    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(b);
-        Ok(b.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
+#[path = "common/log_buf.rs"]
+mod log_buf;
+use log_buf::Buf;
 
 #[test]
 fn runtime_events_show_at_debug() {
@@ -39,7 +27,7 @@ fn runtime_events_show_at_debug() {
         })
         .unwrap();
     drop(runtime);
-    let log = String::from_utf8(buf.0.lock().unwrap().clone()).unwrap();
+    let log = buf.text();
     for needle in [
         "hiver runtime built",
         "workers=2",

@@ -9,38 +9,22 @@
 #[path = "common/drivers.rs"]
 mod drivers;
 
-use std::io::Write;
-use std::sync::{Arc, Mutex, Once};
+use std::sync::{Mutex, Once};
 use std::time::{Duration, Instant};
 
 use hiver_runtime::{spawn_on, yield_now};
 
-#[derive(Clone, Default)]
-struct Log(Arc<Mutex<Vec<u8>>>);
+#[path = "common/log_buf.rs"]
+mod log_buf;
+use log_buf::Buf as Log;
 
-impl Write for Log {
-    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(b);
-        Ok(b.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl Log {
-    /// The lines logged so far that contain `needle`.
-    fn lines_with(&self, needle: &str) -> Vec<String> {
-        let text = String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned();
-        text.lines()
-            .filter(|l| l.contains(needle))
-            .map(str::to_string)
-            .collect()
-    }
-
-    fn clear(&self) {
-        self.0.lock().unwrap().clear();
-    }
+/// The lines logged so far that contain `needle`.
+fn lines_with(log: &Log, needle: &str) -> Vec<String> {
+    log.text()
+        .lines()
+        .filter(|l| l.contains(needle))
+        .map(str::to_string)
+        .collect()
 }
 
 /// The process-wide subscriber, installed once: DEBUG, into a buffer.
@@ -68,7 +52,7 @@ fn a_task_blocking_its_worker_is_reported_after_the_threshold() {
     let _s = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
     let log = log();
     for driver in drivers::drivers() {
-        log.clear();
+        log.0.lock().unwrap().clear();
         let mut rt = drivers::runtime(driver, 2);
         let blocked = rt
             .block_on(async {
@@ -84,7 +68,7 @@ fn a_task_blocking_its_worker_is_reported_after_the_threshold() {
             .unwrap();
         // The watchdog looks every 25 ms: the end is seen within a few of its rounds.
         let start = Instant::now();
-        while log.lines_with("worker stall ended").is_empty() {
+        while lines_with(&log, "worker stall ended").is_empty() {
             assert!(
                 start.elapsed() < Duration::from_secs(10),
                 "{driver}: stall end logged"
@@ -92,8 +76,8 @@ fn a_task_blocking_its_worker_is_reported_after_the_threshold() {
             std::thread::yield_now();
         }
         drop(rt);
-        let stalled = log.lines_with("worker stalled");
-        let ended = log.lines_with("worker stall ended");
+        let stalled = lines_with(&log, "worker stalled");
+        let ended = lines_with(&log, "worker stall ended");
         println!(
             "{driver}: blocked {blocked:?}:\n{}\n{}",
             stalled.join("\n"),
@@ -129,7 +113,7 @@ fn a_task_that_yields_is_never_reported() {
     let _s = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
     let log = log();
     for driver in drivers::drivers() {
-        log.clear();
+        log.0.lock().unwrap().clear();
         let mut rt = drivers::runtime(driver, 1);
         let spins = rt
             .block_on(async {
@@ -149,7 +133,7 @@ fn a_task_that_yields_is_never_reported() {
             })
             .unwrap();
         drop(rt);
-        let stalled = log.lines_with("hiver_runtime::stall");
+        let stalled = lines_with(&log, "hiver_runtime::stall");
         println!("{driver}: {spins} yields in 400 ms, stall events: {stalled:?}");
         assert!(stalled.is_empty(), "{driver}: {stalled:?}");
     }

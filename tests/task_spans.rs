@@ -2,23 +2,11 @@
 //! and worker). Its own binary: the subscriber is process-global.
 #![cfg(feature = "task-spans")]
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
-
 use hiver_runtime::{spawn, spawn_on, Runtime};
 
-#[derive(Clone, Default)]
-struct Buf(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Buf {
-    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(b);
-        Ok(b.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
+#[path = "common/log_buf.rs"]
+mod log_buf;
+use log_buf::Buf;
 
 #[test]
 fn events_inside_a_task_carry_its_span() {
@@ -43,7 +31,7 @@ fn events_inside_a_task_carry_its_span() {
     })
     .unwrap();
     drop(rt);
-    let text = String::from_utf8(buf.0.lock().unwrap().clone()).unwrap();
+    let text = buf.text();
     for msg in ["hello from worker one", "after the await"] {
         let line = text
             .lines()
