@@ -465,6 +465,20 @@ mod tests {
         ]);
     }
 
+    /// Every input the fuzz target kept (`fuzz/corpus/completions`, minimized with
+    /// `-merge=1`), replayed.
+    #[test]
+    fn the_fuzz_corpus_replays() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus/completions");
+        let mut n = 0;
+        for entry in std::fs::read_dir(&dir).expect("the corpus directory") {
+            let data = std::fs::read(entry.expect("a corpus entry").path()).expect("a seed");
+            completions(&data);
+            n += 1;
+        }
+        assert!(n > 0, "no seed in {}", dir.display());
+    }
+
     #[test]
     fn empty_and_short_inputs() {
         completions(&[]);
