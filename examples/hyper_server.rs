@@ -24,7 +24,6 @@ mod serve;
 
 use std::io;
 use std::pin::pin;
-use std::time::Duration;
 
 use hiver_runtime::compat::{HyperIo, HyperTimer};
 use hiver_runtime::io::TcpStream;
@@ -33,15 +32,12 @@ use hiver_runtime::{select_two, shutdown_signal};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 
-/// A client that opened a connection must send its request head within this.
-const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
-
 async fn handle(stream: TcpStream) -> io::Result<()> {
     let mut stop = shutdown_signal();
     let mut builder = http1::Builder::new();
     builder
         .timer(HyperTimer)
-        .header_read_timeout(HEADER_READ_TIMEOUT);
+        .header_read_timeout(hyper_hello::HEADER_READ_TIMEOUT);
     let conn = builder.serve_connection(HyperIo::new(stream), service_fn(hyper_hello::hello));
     let mut conn = pin!(conn);
     let served = match select_two(conn.as_mut(), &mut stop).await {
