@@ -49,7 +49,9 @@ where
     T: hyper::rt::Timer + Send + Sync + 'static,
 {
     let mut builder = hyper::server::conn::http1::Builder::new();
-    builder.timer(timer).header_read_timeout(HEADER_READ_TIMEOUT);
+    builder
+        .timer(timer)
+        .header_read_timeout(HEADER_READ_TIMEOUT);
     let served = builder
         .serve_connection(io, hyper::service::service_fn(hello))
         .await;

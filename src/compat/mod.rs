@@ -101,8 +101,11 @@ pub use hyper_rt::{HyperExecutor, HyperTimer};
 /// A type's read side, as the trait impls poll it.
 pub(crate) trait PollRead {
     /// Reads into `dest`; `Ok(0)` at the end.
-    fn read_poll(&mut self, cx: &mut Context<'_>, dest: &mut Dest<'_, '_>)
-        -> Poll<io::Result<usize>>;
+    fn read_poll(
+        &mut self,
+        cx: &mut Context<'_>,
+        dest: &mut Dest<'_, '_>,
+    ) -> Poll<io::Result<usize>>;
 }
 
 /// A type's read side served from its internal buffer (`AsyncBufRead`).

@@ -11,8 +11,8 @@ use super::cursor::Cursor;
 use super::fd::FileFd;
 use super::metadata::Metadata;
 use super::op::{self, give, pool, position, route, take, Kind, Route, MAX_COPY};
-use crate::bufs::{Dest, VecSink};
 use super::open_options::OpenOptions;
+use crate::bufs::{Dest, VecSink};
 
 /// An open file.
 ///

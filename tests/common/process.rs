@@ -119,4 +119,3 @@ impl Drop for Server {
         unsafe { libc::kill(self.pid, libc::SIGKILL) };
     }
 }
-

@@ -26,7 +26,9 @@ fn a_mebibyte_each_way_through_read_exact_and_write_all() {
             let sent = data.clone();
             let echo = hiver_runtime::spawn(async move {
                 let mut buf = vec![0u8; sent.len()];
-                AsyncReadExt::read_exact(&mut server, &mut buf).await.unwrap();
+                AsyncReadExt::read_exact(&mut server, &mut buf)
+                    .await
+                    .unwrap();
                 assert!(buf == sent, "the server got the bytes in order");
                 AsyncWriteExt::write_all(&mut server, &buf).await.unwrap();
                 server.close().await.unwrap();
@@ -42,7 +44,10 @@ fn a_mebibyte_each_way_through_read_exact_and_write_all() {
                 back
             };
             let ((), back) = crate::support::join2(write, read).await;
-            assert!(back == data, "on {driver}: the echo came back whole, then EOF");
+            assert!(
+                back == data,
+                "on {driver}: the echo came back whole, then EOF"
+            );
             echo.await.unwrap();
         }))
         .unwrap();
@@ -61,7 +66,8 @@ fn a_pending_poll_read_stays_armed_and_loses_no_byte() {
             let (mut a, mut b) = UnixStream::pair().unwrap();
             let mut big = vec![0u8; 64 * 1024];
             let (first, woken) = {
-                let mut read = std::pin::pin!(poll_fn(|cx| Pin::new(&mut a).poll_read(cx, &mut big)));
+                let mut read =
+                    std::pin::pin!(poll_fn(|cx| Pin::new(&mut a).poll_read(cx, &mut big)));
                 poll_once_flagged(read.as_mut()).await
             };
             assert!(first.is_pending(), "on {driver}: nothing to read yet");
@@ -70,7 +76,10 @@ fn a_pending_poll_read_stays_armed_and_loses_no_byte() {
             for _ in 0..8 {
                 yield_now().await;
             }
-            assert!(!woken.is_set(), "on {driver}: the pending read is still armed");
+            assert!(
+                !woken.is_set(),
+                "on {driver}: the pending read is still armed"
+            );
             let data = pattern(10_000, 3);
             b.write_all(&data).await.unwrap();
             woken.wait().await;
@@ -119,7 +128,10 @@ fn poll_write_takes_nothing_while_blocked_and_flush_delivers_all() {
                         yield_now().await;
                     }
                 }
-                assert!(accepted < 1 << 30, "on {driver}: the socket never filled up");
+                assert!(
+                    accepted < 1 << 30,
+                    "on {driver}: the socket never filled up"
+                );
             }
             // The peer reads everything there is: exactly what the polls accepted.
             let reader = hiver_runtime::spawn(async move {
@@ -130,9 +142,16 @@ fn poll_write_takes_nothing_while_blocked_and_flush_delivers_all() {
             AsyncWriteExt::flush(&mut a).await.unwrap();
             a.close().await.unwrap();
             let got = reader.await.unwrap();
-            assert_eq!(got.len(), accepted, "on {driver}: no byte of a Pending poll went out");
+            assert_eq!(
+                got.len(),
+                accepted,
+                "on {driver}: no byte of a Pending poll went out"
+            );
             let want: Vec<u8> = (0..accepted).map(|i| chunk[i % chunk.len()]).collect();
-            assert!(got == want, "on {driver}: exactly the accepted bytes, in order");
+            assert!(
+                got == want,
+                "on {driver}: exactly the accepted bytes, in order"
+            );
         }))
         .unwrap();
         drop(rt);
@@ -206,7 +225,9 @@ fn lines_through_async_buf_read_on_a_stream_and_its_owned_half() {
         rt.block_on(within("lines", async {
             let (a, mut b) = UnixStream::pair().unwrap();
             let text: String = (0..500).map(|i| format!("line {i}\n")).collect();
-            AsyncWriteExt::write_all(&mut b, text.as_bytes()).await.unwrap();
+            AsyncWriteExt::write_all(&mut b, text.as_bytes())
+                .await
+                .unwrap();
             b.close().await.unwrap();
             let (mut rd, _wr) = a.into_split();
             let mut lines = Vec::new();
@@ -247,7 +268,12 @@ fn a_file_written_sought_and_read_through_the_traits() {
                 AsyncWriteExt::write_all(&mut f, part).await.unwrap();
             }
             AsyncWriteExt::flush(&mut f).await.unwrap();
-            assert_eq!(AsyncSeekExt::seek(&mut f, SeekFrom::Start(100)).await.unwrap(), 100);
+            assert_eq!(
+                AsyncSeekExt::seek(&mut f, SeekFrom::Start(100))
+                    .await
+                    .unwrap(),
+                100
+            );
             let mut head = [0u8; 10];
             AsyncReadExt::read_exact(&mut f, &mut head).await.unwrap();
             assert_eq!(&head[..], &data[100..110], "on {driver}");

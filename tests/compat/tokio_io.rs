@@ -135,8 +135,10 @@ fn a_file_through_tokios_traits() {
     let _serial = serial();
     for driver in drivers() {
         let before = open_fds();
-        let path =
-            std::env::temp_dir().join(format!("hiver-compat-tokio-{}-{driver}", std::process::id()));
+        let path = std::env::temp_dir().join(format!(
+            "hiver-compat-tokio-{}-{driver}",
+            std::process::id()
+        ));
         let mut rt = runtime(driver, 1);
         rt.block_on(within("file", async {
             let mut f = hiver_runtime::fs::File::options()
@@ -148,9 +150,16 @@ fn a_file_through_tokios_traits() {
                 .await
                 .unwrap();
             let text: String = (0..2000).map(|i| format!("row {i}\n")).collect();
-            AsyncWriteExt::write_all(&mut f, text.as_bytes()).await.unwrap();
+            AsyncWriteExt::write_all(&mut f, text.as_bytes())
+                .await
+                .unwrap();
             AsyncWriteExt::flush(&mut f).await.unwrap();
-            assert_eq!(AsyncSeekExt::seek(&mut f, SeekFrom::Start(0)).await.unwrap(), 0);
+            assert_eq!(
+                AsyncSeekExt::seek(&mut f, SeekFrom::Start(0))
+                    .await
+                    .unwrap(),
+                0
+            );
             // Lines straight from the file (its own `AsyncBufRead`).
             let mut n = 0;
             let mut line = String::new();

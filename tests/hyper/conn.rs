@@ -4,9 +4,9 @@ use std::convert::Infallible;
 use std::time::Duration;
 
 use bytes::Bytes;
-use http_body_util::{BodyExt, Empty, Full};
 use hiver_runtime::compat::{HyperExecutor, HyperIo, HyperTimer};
 use hiver_runtime::io::{TcpListener, TcpStream, UnixStream};
+use http_body_util::{BodyExt, Empty, Full};
 use hyper::body::Incoming;
 use hyper::service::service_fn;
 use hyper::{Request, Response};
@@ -56,7 +56,11 @@ fn http1_keep_alive_requests_on_one_tcp_connection() {
                 send.ready().await.unwrap();
                 let res = send.send_request(get(&format!("/{i}"))).await.unwrap();
                 assert_eq!(res.status(), 200, "on {driver}");
-                assert_eq!(body_of(res).await, format!("you asked for /{i}"), "on {driver}");
+                assert_eq!(
+                    body_of(res).await,
+                    format!("you asked for /{i}"),
+                    "on {driver}"
+                );
             }
             drop(send);
             client_conn.await.unwrap().unwrap();
@@ -100,14 +104,19 @@ fn http2_concurrent_streams_through_the_executor() {
                 })
                 .collect();
             for (i, ask) in asks.into_iter().enumerate() {
-                assert_eq!(ask.await.unwrap(), format!("you asked for /{i}"), "on {driver}");
+                assert_eq!(
+                    ask.await.unwrap(),
+                    format!("you asked for /{i}"),
+                    "on {driver}"
+                );
             }
             drop(send);
             client_conn.await.unwrap().unwrap();
             // The client closed its socket when its connection ended: a last frame the
             // server sends then (its GOAWAY) may find no peer.
             if let Err(e) = server.await.unwrap() {
-                let io = std::error::Error::source(&e).and_then(|s| s.downcast_ref::<std::io::Error>());
+                let io =
+                    std::error::Error::source(&e).and_then(|s| s.downcast_ref::<std::io::Error>());
                 assert!(
                     io.is_some_and(|io| matches!(
                         io.kind(),

@@ -5,9 +5,9 @@
 use std::process::Command;
 
 use bytes::Bytes;
-use http_body_util::{BodyExt, Empty};
 use hiver_runtime::compat::HyperIo;
 use hiver_runtime::io::TcpStream;
+use http_body_util::{BodyExt, Empty};
 
 #[path = "../common/process.rs"]
 mod process;
@@ -38,7 +38,10 @@ fn curl_twice(addr: std::net::SocketAddr) {
         String::from_utf8_lossy(&out.stderr),
     );
     assert!(out.status.success(), "curl failed: {stderr}");
-    assert_eq!(stdout, "Hello, World!Hello, World!", "curl's stderr: {stderr}");
+    assert_eq!(
+        stdout, "Hello, World!Hello, World!",
+        "curl's stderr: {stderr}"
+    );
     assert!(
         stderr.contains("Re-using existing connection")
             || stderr.contains("Reusing existing connection")
@@ -59,7 +62,14 @@ fn hyper_server_answers_curl_and_hypers_client_then_exits_0_on_sigterm() {
     for driver in drivers() {
         let mut server = Server::start(
             "hyper_server",
-            &["--addr", "127.0.0.1:0", "--workers", "2", "--driver", flag(driver)],
+            &[
+                "--addr",
+                "127.0.0.1:0",
+                "--workers",
+                "2",
+                "--driver",
+                flag(driver),
+            ],
         );
         let addr = server.addr();
         curl_twice(addr);
@@ -91,6 +101,9 @@ fn hyper_server_answers_curl_and_hypers_client_then_exits_0_on_sigterm() {
         server.signal(libc::SIGTERM);
         server.line("shutting down");
         let (status, out) = server.exit_status();
-        assert!(status.success(), "on {driver}: exit {status}; output {out:?}");
+        assert!(
+            status.success(),
+            "on {driver}: exit {status}; output {out:?}"
+        );
     }
 }
