@@ -3,6 +3,7 @@
 //! codecs), on every driver this machine has. Each test runs once per driver, asserts the
 //! driver it ran on, and checks that no descriptor leaked; the tests run one at a time
 //! (`support::serial`). Built with the features `futures-io` and/or `tokio-io`.
+#![cfg(any(feature = "futures-io", feature = "tokio-io"))]
 
 #[path = "../common/drivers.rs"]
 mod drivers;
