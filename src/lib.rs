@@ -7,7 +7,10 @@ compile_error!(
      Supported: Linux (io_uring, epoll), macOS and the BSDs (kqueue)."
 );
 
+mod bufs;
 mod channel;
+#[cfg(any(feature = "futures-io", feature = "tokio-io", feature = "hyper"))]
+pub mod compat;
 pub mod driver;
 pub mod fs;
 pub mod io;

@@ -20,6 +20,7 @@ use std::task::{ready, Context, Poll};
 
 use super::fd::FileFd;
 use super::op::{self, give, take, Done, Op, MAX_COPY};
+use crate::bufs::{Dest, Src};
 
 /// An operation whose future was dropped.
 #[derive(Debug)]
@@ -34,6 +35,9 @@ pub(crate) struct Cursor {
     left: Option<Left>,
     stash: Vec<u8>,
     taken: usize,
+    /// A seek tokio's `AsyncSeek::start_seek` asked for, done by `poll_complete`.
+    #[cfg(feature = "tokio-io")]
+    pub(crate) seek: Option<SeekFrom>,
 }
 
 impl std::fmt::Debug for Cursor {
@@ -69,9 +73,14 @@ impl Cursor {
         Poll::Ready(Some((write, done)))
     }
 
-    /// Finishes what a dropped call left: stashes a read's bytes, completes a write.
-    async fn settle(&mut self, fd: &Arc<FileFd>) -> io::Result<()> {
-        while let Some((write, (r, buf))) = poll_fn(|cx| self.poll_left(cx)).await {
+    /// Finishes what a dropped call (or a poll) left: stashes a read's bytes, completes a
+    /// write (its error).
+    pub(crate) fn poll_settle(
+        &mut self,
+        fd: &Arc<FileFd>,
+        cx: &mut Context<'_>,
+    ) -> Poll<io::Result<()>> {
+        while let Some((write, (r, buf))) = ready!(self.poll_left(cx)) {
             if write {
                 self.after_write(fd, r, buf)?;
             } else if matches!(r, Ok(n) if n > 0) {
@@ -84,7 +93,11 @@ impl Cursor {
                 give(buf);
             }
         }
-        Ok(())
+        Poll::Ready(Ok(()))
+    }
+
+    async fn settle(&mut self, fd: &Arc<FileFd>) -> io::Result<()> {
+        poll_fn(|cx| self.poll_settle(fd, cx)).await
     }
 
     /// A write's end: done, or its rest queued again, or its error.
@@ -137,50 +150,126 @@ impl Cursor {
         Ok(())
     }
 
-    /// Reads at most `max` (> 0) bytes at the position: the stash first, else one read.
-    pub(crate) async fn read_vec(&mut self, fd: &Arc<FileFd>, max: usize) -> io::Result<Vec<u8>> {
-        self.settle(fd).await?;
-        let rest = self.stashed();
-        if rest > 0 {
-            let k = rest.min(max);
-            let mut v = take(k);
-            v.extend_from_slice(&self.stash[self.taken..self.taken + k]);
-            self.taken += k;
-            return Ok(v);
+    /// Makes sure bytes are stashed, reading at most `max` (> 0) at the position if none
+    /// are: `false` at end of file. The read stays in the cursor while this returns
+    /// `Pending` (no cancel: the I/O trait impls poll it again); it is settled first if a
+    /// dropped call left it, and a write left is completed first.
+    fn poll_stash(
+        &mut self,
+        fd: &Arc<FileFd>,
+        max: usize,
+        cx: &mut Context<'_>,
+    ) -> Poll<io::Result<bool>> {
+        loop {
+            if self.stashed() > 0 {
+                return Poll::Ready(Ok(true));
+            }
+            match ready!(self.poll_left(cx)) {
+                Some((true, (r, buf))) => self.after_write(fd, r, buf)?,
+                Some((false, (r, buf))) => match r {
+                    Ok(0) => {
+                        give(buf);
+                        return Poll::Ready(Ok(false));
+                    }
+                    Ok(_) => {
+                        give(std::mem::replace(&mut self.stash, buf));
+                        self.taken = 0;
+                    }
+                    // Stopped for a dropped call before it read anything: read again.
+                    Err(e) if is_cancel(&e) => give(buf),
+                    Err(e) => {
+                        give(buf);
+                        return Poll::Ready(Err(e));
+                    }
+                },
+                None => {
+                    let max = max.min(MAX_COPY);
+                    let op = op::read(fd, take(max), max, None).map_err(|(e, _)| e)?;
+                    self.left = Some(Left::Read(op));
+                }
+            }
         }
-        let op = op::read(fd, take(max), max, None).map_err(|(e, _)| e)?;
-        self.left = Some(Left::Read(op));
+    }
+
+    /// Reads into `dest` at the position: the stash first, else one read (see
+    /// [`poll_stash`](Self::poll_stash)); `Ok(0)` at end of file.
+    pub(crate) fn poll_read(
+        &mut self,
+        fd: &Arc<FileFd>,
+        dest: &mut Dest<'_, '_>,
+        cx: &mut Context<'_>,
+    ) -> Poll<io::Result<usize>> {
+        if dest.len() == 0 || !ready!(self.poll_stash(fd, dest.len(), cx))? {
+            return Poll::Ready(Ok(0));
+        }
+        let n = dest.fill(&self.stash[self.taken..]);
+        self.consume(n);
+        Poll::Ready(Ok(n))
+    }
+
+    /// The stashed bytes, read (at most `max`) if there are none: empty at end of file.
+    #[cfg(any(feature = "futures-io", feature = "tokio-io"))]
+    pub(crate) fn poll_fill_buf(
+        &mut self,
+        fd: &Arc<FileFd>,
+        max: usize,
+        cx: &mut Context<'_>,
+    ) -> Poll<io::Result<&[u8]>> {
+        if !ready!(self.poll_stash(fd, max, cx))? {
+            return Poll::Ready(Ok(&[]));
+        }
+        Poll::Ready(Ok(&self.stash[self.taken..]))
+    }
+
+    /// Marks `n` stashed bytes as read.
+    pub(crate) fn consume(&mut self, n: usize) {
+        self.taken = (self.taken + n).min(self.stash.len());
+    }
+
+    /// Reads into `dest` at the position; a read in flight when the future is dropped is
+    /// asked to stop and stays in the cursor (its bytes, if it got some, are stashed).
+    pub(crate) async fn read_into(
+        &mut self,
+        fd: &Arc<FileFd>,
+        mut dest: Dest<'_, '_>,
+    ) -> io::Result<usize> {
         let guard = StopRead(self);
-        match poll_fn(|cx| guard.0.poll_left(cx)).await {
-            Some((_, (r, buf))) => r.map(|_| buf),
-            None => Ok(Vec::new()),
-        }
+        poll_fn(|cx| guard.0.poll_read(fd, &mut dest, cx)).await
     }
 
     /// Reads into `dst` at the position.
     pub(crate) async fn read(&mut self, fd: &Arc<FileFd>, dst: &mut [u8]) -> io::Result<usize> {
-        if dst.is_empty() {
-            return Ok(0);
+        self.read_into(fd, Dest::Slice(dst)).await
+    }
+
+    /// Writes some of `src` at the position: write-behind, for the I/O trait impls. What a
+    /// dropped call or a poll left is settled first (`Pending` while a write is in flight:
+    /// nothing of `src` is taken then); the file position is moved back over stashed
+    /// bytes; then a write of a copy of `src` (at most `MAX_COPY` bytes) is started and its
+    /// length returned at once. The next call (or [`poll_settle`](Self::poll_settle))
+    /// completes it and reports its error.
+    pub(crate) fn poll_write(
+        &mut self,
+        fd: &Arc<FileFd>,
+        src: &Src<'_, '_>,
+        cx: &mut Context<'_>,
+    ) -> Poll<io::Result<usize>> {
+        if src.len() == 0 {
+            return Poll::Ready(Ok(0));
         }
-        let v = self.read_vec(fd, dst.len().min(MAX_COPY)).await?;
-        dst[..v.len()].copy_from_slice(&v);
+        ready!(self.poll_settle(fd, cx))?;
+        self.unread(fd)?;
+        let v = src.gather(MAX_COPY);
         let n = v.len();
-        give(v);
-        Ok(n)
+        let op = op::write(fd, v, None).map_err(|(e, _)| e)?;
+        self.left = Some(Left::Write(op));
+        Poll::Ready(Ok(n))
     }
 
     /// Writes `src` at the position (at most `MAX_COPY` bytes of it, all of those).
     pub(crate) async fn write(&mut self, fd: &Arc<FileFd>, src: &[u8]) -> io::Result<usize> {
-        if src.is_empty() {
-            return Ok(0);
-        }
-        self.settle(fd).await?;
-        self.unread(fd)?;
-        let n = src.len().min(MAX_COPY);
-        let mut v = take(n);
-        v.extend_from_slice(&src[..n]);
-        let op = op::write(fd, v, None).map_err(|(e, _)| e)?;
-        self.left = Some(Left::Write(op));
+        let src = Src::Slice(src);
+        let n = poll_fn(|cx| self.poll_write(fd, &src, cx)).await?;
         self.settle(fd).await?;
         Ok(n)
     }
@@ -188,6 +277,11 @@ impl Cursor {
     /// Moves the position (over the stash, which the kernel's position is past).
     pub(crate) async fn seek(&mut self, fd: &Arc<FileFd>, pos: SeekFrom) -> io::Result<u64> {
         self.settle(fd).await?;
+        self.seek_settled(fd, pos)
+    }
+
+    /// Moves the position, with nothing left in flight.
+    pub(crate) fn seek_settled(&mut self, fd: &FileFd, pos: SeekFrom) -> io::Result<u64> {
         let pos = match pos {
             SeekFrom::Current(d) => {
                 let back = i64::try_from(self.stashed()).map_err(io::Error::other)?;
@@ -206,4 +300,10 @@ impl Cursor {
     pub(crate) async fn flush(&mut self, fd: &Arc<FileFd>) -> io::Result<()> {
         self.settle(fd).await
     }
+}
+
+/// Whether `e` is a read stopped by a cancel (or a signal) before it read anything.
+fn is_cancel(e: &io::Error) -> bool {
+    e.kind() == io::ErrorKind::Interrupted
+        || e.raw_os_error() == Some(rustix::io::Errno::CANCELED.raw_os_error())
 }

@@ -12,6 +12,7 @@ use super::fd::FileFd;
 use super::metadata::Metadata;
 use super::op::{self, give, pool, position, route, take, Kind, Route, MAX_COPY};
 use super::open_options::OpenOptions;
+use crate::bufs::{Dest, VecSink};
 
 /// An open file.
 ///
@@ -41,8 +42,8 @@ use super::open_options::OpenOptions;
 /// ```
 #[derive(Debug)]
 pub struct File {
-    fd: Arc<FileFd>,
-    cursor: Cursor,
+    pub(crate) fd: Arc<FileFd>,
+    pub(crate) cursor: Cursor,
 }
 
 impl File {
@@ -427,19 +428,21 @@ impl File {
         let start = buf.len();
         let mut chunk = 64 * 1024;
         loop {
-            let v = match self.cursor.read_vec(&self.fd, chunk).await {
-                Ok(v) => v,
+            let sink = &mut VecSink {
+                vec: &mut *buf,
+                room: chunk,
+            };
+            let n = match self.cursor.read_into(&self.fd, Dest::Sink(sink)).await {
+                Ok(n) => n,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) => return Err(e),
             };
-            if v.is_empty() {
+            if n == 0 {
                 return Ok(buf.len() - start);
             }
-            if v.len() == chunk {
+            if n == chunk {
                 chunk = (chunk * 2).min(MAX_COPY);
             }
-            buf.extend_from_slice(&v);
-            give(v);
         }
     }
 

@@ -14,6 +14,7 @@ use std::sync::Arc;
 use std::task::{ready, Context, Poll};
 
 use super::fd::FileFd;
+pub(crate) use crate::bufs::{give, take};
 use crate::driver::{current_path, IoPath};
 use crate::task::{JoinError, JoinHandle};
 
@@ -265,20 +266,4 @@ pub(crate) fn position(offset: u64) -> io::Result<u64> {
             format!("file offset {offset} is beyond the largest position, i64::MAX"),
         ))
     }
-}
-
-/// An empty buffer with room for `len` bytes (reused on io_uring threads).
-pub(crate) fn take(len: usize) -> Vec<u8> {
-    #[cfg(target_os = "linux")]
-    return crate::driver::uring::buf::send_bufs::take(len);
-    #[cfg(not(target_os = "linux"))]
-    Vec::with_capacity(len)
-}
-
-/// Gives a buffer from [`take`] back.
-pub(crate) fn give(v: Vec<u8>) {
-    #[cfg(target_os = "linux")]
-    crate::driver::uring::buf::send_bufs::give(v);
-    #[cfg(not(target_os = "linux"))]
-    drop(v);
 }

@@ -28,15 +28,15 @@ use crate::net::stream::{Dest, Reader, Src, Writer};
 /// ```
 #[derive(Debug)]
 pub struct ReadHalf<'a> {
-    sock: &'a Socket,
-    reader: &'a mut Reader,
+    pub(crate) sock: &'a Socket,
+    pub(crate) reader: &'a mut Reader,
 }
 
 /// The write half of [`TcpStream::split`] or [`UnixStream::split`](crate::io::UnixStream::split) (see [`ReadHalf`]).
 #[derive(Debug)]
 pub struct WriteHalf<'a> {
-    sock: &'a Arc<Socket>,
-    writer: &'a mut Writer,
+    pub(crate) sock: &'a Arc<Socket>,
+    pub(crate) writer: &'a mut Writer,
 }
 
 impl<'a> ReadHalf<'a> {
@@ -146,7 +146,7 @@ impl WriteHalf<'_> {
 #[derive(Debug)]
 pub struct OwnedReadHalf<S = TcpStream> {
     pub(crate) sock: Arc<Socket>,
-    reader: Reader,
+    pub(crate) reader: Reader,
     stream: PhantomData<fn() -> S>,
 }
 
@@ -170,7 +170,7 @@ pub struct OwnedReadHalf<S = TcpStream> {
 #[derive(Debug)]
 pub struct OwnedWriteHalf<S = TcpStream> {
     pub(crate) sock: Arc<Socket>,
-    writer: Writer,
+    pub(crate) writer: Writer,
     shutdown_on_drop: bool,
     stream: PhantomData<fn() -> S>,
 }
@@ -256,16 +256,18 @@ impl<S> OwnedReadHalf<S> {
     // The halves themselves are the error (as tokio's `reunite`): nothing to box.
     #[allow(clippy::result_large_err)]
     pub(crate) fn reunite_parts(
-        self,
+        mut self,
         mut w: OwnedWriteHalf<S>,
     ) -> Result<(Arc<Socket>, Reader, Writer), ReuniteError<S>> {
         if !Arc::ptr_eq(&self.sock, &w.sock) {
             return Err(ReuniteError(self, w));
         }
         w.shutdown_on_drop = false;
+        // The halves' states (and the waits they registered) go to the stream; the halves
+        // drop with fresh ones.
         let writer = std::mem::take(&mut w.writer);
-        drop(w);
-        Ok((self.sock, self.reader, writer))
+        let reader = std::mem::take(&mut self.reader);
+        Ok((self.sock.clone(), reader, writer))
     }
 }
 
@@ -348,8 +350,16 @@ impl<S> OwnedWriteHalf<S> {
     }
 }
 
+impl<S> Drop for OwnedReadHalf<S> {
+    fn drop(&mut self) {
+        // A wait a trait poll registered (the write half lives on, and so does the socket).
+        self.reader.leave(&self.sock);
+    }
+}
+
 impl<S> Drop for OwnedWriteHalf<S> {
     fn drop(&mut self) {
+        self.writer.leave(&self.sock);
         if self.shutdown_on_drop {
             // NotConnected when the peer is gone already: nothing left to shut.
             let _ = self.writer.shutdown(&self.sock, Shutdown::Write);

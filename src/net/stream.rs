@@ -14,14 +14,15 @@
 //! has sent a prefix (as tokio's), so it is not cancel-safe.
 
 use std::future::Future;
-use std::io::{self, IoSlice, IoSliceMut};
+use std::io;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll};
+use std::task::{ready, Context, Poll};
 
 use rustix::net::RecvFlags;
 
 use super::socket::{Socket, SEND_FLAGS};
+pub(crate) use crate::bufs::{Dest, Src};
 use crate::driver::readiness::Direction;
 use crate::driver::{current_path, IoPath};
 use crate::sync::wait_set::Waiter;
@@ -39,49 +40,17 @@ use crate::loom::sync::atomic::Ordering;
 #[cfg(target_os = "linux")]
 const MAX_SEND: usize = 256 * 1024;
 
-/// Where a read puts its bytes.
-pub(crate) enum Dest<'a, 'b> {
-    Slice(&'a mut [u8]),
-    Vectored(&'a mut [IoSliceMut<'b>]),
-}
-
 impl Dest<'_, '_> {
-    fn len(&self) -> usize {
-        match self {
-            Dest::Slice(b) => b.len(),
-            Dest::Vectored(bs) => bs.iter().map(|b| b.len()).sum(),
-        }
-    }
-
-    /// Copies as much of `src` as fits; returns how much.
-    fn fill(&mut self, src: &[u8]) -> usize {
-        match self {
-            Dest::Slice(b) => {
-                let n = src.len().min(b.len());
-                b[..n].copy_from_slice(&src[..n]);
-                n
-            }
-            Dest::Vectored(bs) => {
-                let mut done = 0;
-                for b in bs.iter_mut() {
-                    if done == src.len() {
-                        break;
-                    }
-                    let n = (src.len() - done).min(b.len());
-                    b[..n].copy_from_slice(&src[done..done + n]);
-                    done += n;
-                }
-                done
-            }
-        }
-    }
-
     fn recv_now(&mut self, sock: &Socket) -> io::Result<usize> {
-        match self {
-            Dest::Slice(b) => rustix::net::recv(sock.fd(), &mut **b, RecvFlags::empty())
+        let recv = |b: &mut [u8]| -> io::Result<usize> {
+            rustix::net::recv(sock.fd(), b, RecvFlags::empty())
                 .map(|(n, _)| n)
-                .map_err(Into::into),
+                .map_err(Into::into)
+        };
+        match self {
+            Dest::Slice(b) => recv(b),
             Dest::Vectored(bs) => rustix::io::readv(sock.fd(), bs).map_err(Into::into),
+            Dest::Sink(s) => s.read_with(&mut |b| recv(b)),
         }
     }
 }
@@ -183,7 +152,8 @@ impl Reader {
     }
 }
 
-/// The future of [`Reader::read`].
+/// The future of [`Reader::read`]: [`Reader::poll_read`], and a cancel of the receive in
+/// flight when it is dropped.
 pub(crate) struct ReadFuture<'a, 'b> {
     sock: &'a Socket,
     reader: &'a mut Reader,
@@ -194,79 +164,133 @@ impl Future for ReadFuture<'_, '_> {
     type Output = io::Result<usize>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<usize>> {
-        if crate::task::coop::poll_proceed(cx).is_pending() {
-            return Poll::Pending;
-        }
         let this = self.get_mut();
-        if this.dest.len() == 0 {
+        this.reader.poll_read(this.sock, &mut this.dest, cx)
+    }
+}
+
+impl Reader {
+    /// Reads into `dest`: the stash first, then the receive in flight (adopted), else a
+    /// new one (io_uring), or a `recv` when the socket is readable (readiness drivers).
+    ///
+    /// Returning `Pending` cancels nothing: the receive stays in the reader, and the next
+    /// poll (with any buffer) or read adopts it; what it brings beyond the buffer given
+    /// then is stashed. This is what the I/O trait impls call, poll after poll; the
+    /// `read` future adds a cancel when it is dropped.
+    pub(crate) fn poll_read(
+        &mut self,
+        sock: &Socket,
+        dest: &mut Dest<'_, '_>,
+        cx: &mut Context<'_>,
+    ) -> Poll<io::Result<usize>> {
+        ready!(crate::task::coop::poll_proceed(cx));
+        if dest.len() == 0 {
             return Poll::Ready(Ok(0));
         }
-        if let Some(n) = this.reader.take_stash(&mut this.dest) {
+        if let Some(n) = self.take_stash(dest) {
             return Poll::Ready(Ok(n));
         }
         match current_path() {
             Err(e) => Poll::Ready(Err(e)),
             #[cfg(target_os = "linux")]
-            Ok(IoPath::Uring) => this.poll_uring(cx),
+            Ok(IoPath::Uring) => self.poll_uring(sock, dest, cx),
             Ok(IoPath::Readiness) => {
-                let (sock, dest) = (this.sock, &mut this.dest);
-                let want = dest.len();
-                sock.poll_stream_io(Direction::Read, &mut this.reader.waiter, cx, want, || {
+                let want = dest.recv_room();
+                sock.poll_stream_io(Direction::Read, &mut self.waiter, cx, want, || {
                     dest.recv_now(sock)
                 })
             }
         }
     }
+
+    /// Bytes to read without waiting, received (up to `max`) if none are stashed:
+    /// `AsyncBufRead::poll_fill_buf` over the stash. Empty at end of stream.
+    #[cfg(any(feature = "futures-io", feature = "tokio-io"))]
+    pub(crate) fn poll_fill_buf(
+        &mut self,
+        sock: &Socket,
+        max: usize,
+        cx: &mut Context<'_>,
+    ) -> Poll<io::Result<&[u8]>> {
+        if self.stashed() == 0 {
+            // The stash is empty: it becomes the sink of one read. A receive adopted from
+            // a larger read may bring more than `max`: the rest, kept meanwhile in the
+            // (new) stash, goes after it.
+            let mut stash = std::mem::take(&mut self.stash);
+            stash.clear();
+            self.stash_pos = 0;
+            let mut sink = crate::bufs::VecSink {
+                vec: &mut stash,
+                room: max,
+            };
+            let r = self.poll_read(sock, &mut Dest::Sink(&mut sink), cx);
+            let rest = std::mem::replace(&mut self.stash, stash);
+            self.stash.extend_from_slice(&rest);
+            if let Err(e) = ready!(r) {
+                return Poll::Ready(Err(e));
+            }
+        }
+        Poll::Ready(Ok(&self.stash[self.stash_pos..]))
+    }
+
+    /// Marks `n` bytes of [`poll_fill_buf`](Self::poll_fill_buf)'s as read.
+    #[cfg(any(feature = "futures-io", feature = "tokio-io"))]
+    pub(crate) fn consume(&mut self, n: usize) {
+        self.stash_pos = (self.stash_pos + n).min(self.stash.len());
+        if self.stash_pos == self.stash.len() {
+            self.stash.clear();
+            self.stash_pos = 0;
+        }
+    }
+
+    /// Leaves the wait sets a poll registered in (its caller went away).
+    pub(crate) fn leave(&mut self, sock: &Socket) {
+        sock.leave(Direction::Read, &mut self.waiter);
+        #[cfg(target_os = "linux")]
+        sock.limit.cancel(&mut self.limit_waiter);
+    }
 }
 
 #[cfg(target_os = "linux")]
-impl ReadFuture<'_, '_> {
-    fn poll_uring(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<usize>> {
+impl Reader {
+    fn poll_uring(
+        &mut self,
+        sock: &Socket,
+        dest: &mut Dest<'_, '_>,
+        cx: &mut Context<'_>,
+    ) -> Poll<io::Result<usize>> {
         loop {
-            let Some(op) = &self.reader.pending else {
-                let permit =
-                    match poll_stream_permit(&self.sock.limit, &mut self.reader.limit_waiter, cx) {
-                        Poll::Ready(p) => p,
-                        Poll::Pending => return Poll::Pending,
-                    };
-                let (fd, max) = (self.sock.raw(), self.dest.len());
+            let Some(op) = &self.pending else {
+                let permit = ready!(poll_stream_permit(&sock.limit, &mut self.limit_waiter, cx));
+                let (fd, max) = (sock.raw(), dest.len());
                 match crate::driver::uring_io(|d| ops::recv_provided(d, fd, max, permit)) {
-                    Ok(op) => self.reader.pending = Some(op),
+                    Ok(op) => self.pending = Some(op),
                     Err(e) => return Poll::Ready(Err(e)),
                 }
                 continue;
             };
-            let done = match op.poll(cx) {
-                Poll::Ready(d) => d,
-                Poll::Pending => return Poll::Pending,
-            };
-            let op = self.reader.pending.take().expect("polled above");
+            let done = ready!(op.poll(cx));
+            let op = self.pending.take().expect("polled above");
             match ops::result(done) {
-                Ok(n) => return Poll::Ready(self.deliver(&op, n)),
+                Ok(n) => return Poll::Ready(self.deliver(&op, n, dest)),
                 Err(e) => match e.raw_os_error().map(rustix::io::Errno::from_raw_os_error) {
                     // Cancelled for a dropped read before any byte came: start afresh.
                     Some(rustix::io::Errno::CANCELED | rustix::io::Errno::INTR) => {}
                     // The pool ran dry: this receive brings its own buffer.
                     Some(rustix::io::Errno::NOBUFS) => {
                         crate::driver::with_uring(|d| d.pool().0.starved += 1);
-                        let permit = match poll_stream_permit(
-                            &self.sock.limit,
-                            &mut self.reader.limit_waiter,
-                            cx,
-                        ) {
-                            Poll::Ready(p) => p,
-                            Poll::Pending => return Poll::Pending,
-                        };
-                        let fd = self.sock.raw();
-                        let buf = Vec::with_capacity(self.dest.len().min(BUF_LEN as usize));
+                        let permit =
+                            ready!(poll_stream_permit(&sock.limit, &mut self.limit_waiter, cx));
+                        let fd = sock.raw();
+                        let buf = Vec::with_capacity(dest.len().min(BUF_LEN as usize));
                         match crate::driver::uring_io(|d| ops::recv_into(d, fd, buf, permit)) {
-                            Ok(op) => self.reader.pending = Some(op),
+                            Ok(op) => self.pending = Some(op),
                             Err(e) => return Poll::Ready(Err(e)),
                         }
                     }
                     // A non-blocking socket: the ring wants a blocking one.
                     Some(rustix::io::Errno::AGAIN) => {
-                        if let Err(e) = self.sock.make_blocking() {
+                        if let Err(e) = sock.make_blocking() {
                             return Poll::Ready(Err(e));
                         }
                     }
@@ -277,7 +301,12 @@ impl ReadFuture<'_, '_> {
     }
 
     /// Copies a completed receive's `n` bytes out; what does not fit is stashed.
-    fn deliver(&mut self, op: &UringOp<Recv>, n: usize) -> io::Result<usize> {
+    fn deliver(
+        &mut self,
+        op: &UringOp<Recv>,
+        n: usize,
+        dest: &mut Dest<'_, '_>,
+    ) -> io::Result<usize> {
         op.with_payload(|p| {
             let bytes: &[u8] = if let Some(lent) = &p.lent {
                 lent.bytes()
@@ -291,10 +320,19 @@ impl ReadFuture<'_, '_> {
                 p.set_own_len(n)?;
                 &p.own[start..]
             };
-            let copied = self.dest.fill(bytes);
-            self.reader.keep(&bytes[copied..]);
+            let copied = dest.fill(bytes);
+            self.keep(&bytes[copied..]);
             Ok(copied)
         })
+    }
+
+    /// Asks the kernel to stop the receive in flight, if any (it stays adopted).
+    fn cancel_pending(&self) {
+        if let Some(op) = &self.pending {
+            if !op.is_complete() {
+                op.cancel();
+            }
+        }
     }
 }
 
@@ -303,14 +341,8 @@ impl Drop for ReadFuture<'_, '_> {
         // A receive still in flight stays with the reader (the next read adopts it); ask
         // the kernel to stop it.
         #[cfg(target_os = "linux")]
-        if let Some(op) = &self.reader.pending {
-            if !op.is_complete() {
-                op.cancel();
-            }
-        }
-        self.sock.leave(Direction::Read, &mut self.reader.waiter);
-        #[cfg(target_os = "linux")]
-        self.sock.limit.cancel(&mut self.reader.limit_waiter);
+        self.reader.cancel_pending();
+        self.reader.leave(self.sock);
     }
 }
 
@@ -362,11 +394,7 @@ impl Future for OwnedRead<'_> {
 #[cfg(target_os = "linux")]
 impl Drop for OwnedRead<'_> {
     fn drop(&mut self) {
-        if let Some(op) = &self.reader.pending {
-            if !op.is_complete() {
-                op.cancel();
-            }
-        }
+        self.reader.cancel_pending();
         self.sock.limit.cancel(&mut self.reader.limit_waiter);
     }
 }
@@ -405,38 +433,7 @@ impl std::fmt::Debug for Writer {
     }
 }
 
-/// What a write sends.
-pub(crate) enum Src<'a, 'b> {
-    Slice(&'a [u8]),
-    Vectored(&'a [IoSlice<'b>]),
-}
-
 impl Src<'_, '_> {
-    fn len(&self) -> usize {
-        match self {
-            Src::Slice(b) => b.len(),
-            Src::Vectored(bs) => bs.iter().map(|b| b.len()).sum(),
-        }
-    }
-
-    #[cfg(target_os = "linux")]
-    fn gather(&self, max: usize) -> Vec<u8> {
-        let mut v = crate::driver::uring::buf::send_bufs::take(self.len().min(max));
-        match self {
-            Src::Slice(b) => v.extend_from_slice(&b[..b.len().min(max)]),
-            Src::Vectored(bs) => {
-                for b in bs.iter() {
-                    let room = max - v.len();
-                    if room == 0 {
-                        break;
-                    }
-                    v.extend_from_slice(&b[..b.len().min(room)]);
-                }
-            }
-        }
-        v
-    }
-
     fn send_now(&self, sock: &Socket) -> io::Result<usize> {
         match self {
             Src::Slice(b) => rustix::net::send(sock.fd(), b, SEND_FLAGS),
@@ -470,13 +467,69 @@ impl Writer {
     /// Waits until every byte written was handed to the kernel; the error of a send that
     /// failed meanwhile.
     pub(crate) async fn flush(&mut self, sock: &Arc<Socket>) -> io::Result<()> {
+        std::future::poll_fn(|cx| self.poll_flush(sock, cx)).await
+    }
+
+    /// Writes some of `src`, for the I/O trait impls. On io_uring this is write-behind:
+    /// the send an earlier call queued is settled first (`Pending` while it is in flight:
+    /// nothing of `src` is taken then), then a copy of `src` (at most 256 KiB) is queued
+    /// and its length returned at once; [`poll_flush`](Self::poll_flush) waits for it and
+    /// reports its error. On a readiness driver, a `send` when the socket is writable.
+    pub(crate) fn poll_write(
+        &mut self,
+        sock: &Arc<Socket>,
+        src: &Src<'_, '_>,
+        cx: &mut Context<'_>,
+    ) -> Poll<io::Result<usize>> {
+        ready!(crate::task::coop::poll_proceed(cx));
+        if src.len() == 0 {
+            return Poll::Ready(Ok(0));
+        }
+        match current_path() {
+            Err(e) => Poll::Ready(Err(e)),
+            #[cfg(target_os = "linux")]
+            Ok(IoPath::Uring) => self.poll_queue(sock, src, cx),
+            Ok(IoPath::Readiness) => {
+                let want = src.len();
+                sock.poll_stream_io(Direction::Write, &mut self.waiter, cx, want, || {
+                    src.send_now(sock)
+                })
+            }
+        }
+    }
+
+    /// Waits for the send an earlier write queued (io_uring); its error. Nothing to wait
+    /// for on a readiness driver: every write that returned was sent.
+    pub(crate) fn poll_flush(
+        &mut self,
+        sock: &Arc<Socket>,
+        cx: &mut Context<'_>,
+    ) -> Poll<io::Result<()>> {
         #[cfg(target_os = "linux")]
-        return std::future::poll_fn(|cx| self.poll_settle(sock, cx)).await;
+        return self.poll_settle(sock, cx);
         #[cfg(not(target_os = "linux"))]
         {
-            let _ = sock;
-            Ok(())
+            let _ = (sock, cx);
+            Poll::Ready(Ok(()))
         }
+    }
+
+    /// Flushes, then shuts the write side down (the peer reads end of stream).
+    #[cfg(any(feature = "futures-io", feature = "tokio-io", feature = "hyper"))]
+    pub(crate) fn poll_shutdown(
+        &mut self,
+        sock: &Arc<Socket>,
+        cx: &mut Context<'_>,
+    ) -> Poll<io::Result<()>> {
+        ready!(self.poll_flush(sock, cx))?;
+        Poll::Ready(self.shutdown_write(sock))
+    }
+
+    /// Leaves the wait sets a poll registered in (its caller went away).
+    pub(crate) fn leave(&mut self, sock: &Socket) {
+        sock.leave(Direction::Write, &mut self.waiter);
+        #[cfg(target_os = "linux")]
+        sock.limit.cancel(&mut self.limit_waiter);
     }
 
     /// `shutdown` of a stream: the write side after what was written (see
@@ -595,6 +648,22 @@ impl Writer {
         }
     }
 
+    /// Settles the previous send, then queues a copy of (a prefix of) `src`; its length.
+    #[cfg(target_os = "linux")]
+    fn poll_queue(
+        &mut self,
+        sock: &Arc<Socket>,
+        src: &Src<'_, '_>,
+        cx: &mut Context<'_>,
+    ) -> Poll<io::Result<usize>> {
+        ready!(self.poll_settle(sock, cx))?;
+        let permit = ready!(poll_stream_permit(&sock.limit, &mut self.limit_waiter, cx));
+        let data = src.gather(MAX_SEND);
+        let n = data.len();
+        self.queue(sock, data, permit)?;
+        Poll::Ready(Ok(n))
+    }
+
     /// Queues a send of `data` that nobody waits for.
     #[cfg(target_os = "linux")]
     fn queue(
@@ -612,7 +681,8 @@ impl Writer {
     }
 }
 
-/// The future of [`Writer::write`].
+/// The future of [`Writer::write`]: [`Writer::poll_write`], then (io_uring) the wait for
+/// the send it queued, so that a write that returned was handed to the kernel.
 pub(crate) struct WriteFuture<'a, 'b> {
     sock: &'a Arc<Socket>,
     writer: &'a mut Writer,
@@ -626,59 +696,24 @@ impl Future for WriteFuture<'_, '_> {
     type Output = io::Result<usize>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<usize>> {
-        if crate::task::coop::poll_proceed(cx).is_pending() {
-            return Poll::Pending;
-        }
         let this = self.get_mut();
-        if this.src.len() == 0 {
-            return Poll::Ready(Ok(0));
+        #[cfg(target_os = "linux")]
+        if let Some(n) = this.queued {
+            return this.writer.poll_settle(this.sock, cx).map_ok(|()| n);
         }
-        match current_path() {
-            Err(e) => Poll::Ready(Err(e)),
-            #[cfg(target_os = "linux")]
-            Ok(IoPath::Uring) => this.poll_uring(cx),
-            Ok(IoPath::Readiness) => {
-                let (sock, src) = (this.sock, &this.src);
-                let want = src.len();
-                sock.poll_stream_io(Direction::Write, &mut this.writer.waiter, cx, want, || {
-                    src.send_now(sock)
-                })
-            }
+        let n = ready!(this.writer.poll_write(this.sock, &this.src, cx))?;
+        #[cfg(target_os = "linux")]
+        if this.writer.behind.is_some() {
+            // Queued (io_uring): wait for it.
+            this.queued = Some(n);
+            return this.writer.poll_settle(this.sock, cx).map_ok(|()| n);
         }
-    }
-}
-
-#[cfg(target_os = "linux")]
-impl WriteFuture<'_, '_> {
-    fn poll_uring(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<usize>> {
-        // The previous send first (order, and its error); then ours, queued once, and
-        // waited for.
-        match self.writer.poll_settle(self.sock, cx) {
-            Poll::Ready(Ok(())) => {}
-            Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
-            Poll::Pending => return Poll::Pending,
-        }
-        if let Some(n) = self.queued {
-            return Poll::Ready(Ok(n));
-        }
-        let permit = match poll_stream_permit(&self.sock.limit, &mut self.writer.limit_waiter, cx) {
-            Poll::Ready(p) => p,
-            Poll::Pending => return Poll::Pending,
-        };
-        let data = self.src.gather(MAX_SEND);
-        let n = data.len();
-        if let Err(e) = self.writer.queue(self.sock, data, permit) {
-            return Poll::Ready(Err(e));
-        }
-        self.queued = Some(n);
-        self.poll_uring(cx)
+        Poll::Ready(Ok(n))
     }
 }
 
 impl Drop for WriteFuture<'_, '_> {
     fn drop(&mut self) {
-        self.sock.leave(Direction::Write, &mut self.writer.waiter);
-        #[cfg(target_os = "linux")]
-        self.sock.limit.cancel(&mut self.writer.limit_waiter);
+        self.writer.leave(self.sock);
     }
 }

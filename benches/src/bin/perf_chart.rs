@@ -12,7 +12,10 @@
 //! server's CPU seconds per 100k requests and the user-space share of it, the server's
 //! syscalls per request (from the separate counted run), and two ratios to the baseline
 //! server, each computed round by round and given as the median (min–max) over rounds:
-//! requests/s, and requests per server CPU-second. Bad flags print the usage and exit 2.
+//! requests/s, and requests per server CPU-second. A workload without the baseline server
+//! (hyper's, whose servers are `hyper-hiver` and `hyper-tokio`) takes its ratios against
+//! its tokio server (the one whose name ends in `-tokio`), and says so. Bad flags print
+//! the usage and exit 2.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -215,6 +218,15 @@ fn summarise(t: &Table) -> Summary {
     summary
 }
 
+/// A workload's baseline: `baseline` if it ran there, else its tokio server (`*-tokio`).
+fn base_of<'a>(servers: &'a Servers, baseline: &str) -> Option<(&'a str, &'a Cell)> {
+    servers
+        .iter()
+        .find(|(s, _)| s == baseline)
+        .or_else(|| servers.iter().find(|(s, _)| s.ends_with("-tokio")))
+        .map(|(s, c)| (s.as_str(), c))
+}
+
 /// The round-by-round ratio of `of` to `base` (rounds present in both): median, min, max.
 fn ratio(of: &BTreeMap<String, f64>, base: &BTreeMap<String, f64>) -> Option<(f64, f64, f64)> {
     let ratios: Vec<f64> = of
@@ -257,8 +269,12 @@ fn print_table(summary: &Summary, baseline: &str) {
     ];
     for (_, desc, servers) in &summary.workloads {
         println!();
-        println!("{desc}");
-        let base = servers.iter().find(|(s, _)| s == baseline).map(|(_, c)| c);
+        let found = base_of(servers, baseline);
+        match found {
+            Some((name, _)) if name != baseline => println!("{desc} (ratios against {name})"),
+            _ => println!("{desc}"),
+        }
+        let base = found.map(|(_, c)| c);
         let mut lines = vec![headers.iter().map(|h| h.to_string()).collect::<Vec<_>>()];
         for (server, cell) in servers {
             let rps: Vec<f64> = cell.rps.values().copied().collect();
@@ -563,7 +579,7 @@ fn draw(summary: &Summary, idle: Option<&Idle>, baseline: &str, title: &str, pat
             .workloads
             .iter()
             .map(|(w, _, cells)| {
-                let base = cells.iter().find(|(s, _)| s == baseline).map(|(_, c)| c);
+                let base = base_of(cells, baseline).map(|(_, c)| c);
                 let bars = cells
                     .iter()
                     .map(|(s, c)| {
@@ -588,7 +604,10 @@ fn draw(summary: &Summary, idle: Option<&Idle>, baseline: &str, title: &str, pat
     y += panel(
         &mut body,
         y,
-        &format!("requests/s relative to {baseline} (median of per-round ratios, min–max)"),
+        &format!(
+            "requests/s relative to {baseline}, hyper's to hyper-tokio (median of per-round \
+             ratios, min–max)"
+        ),
         &ratio_groups(false),
         &servers,
         Some(1.0),
@@ -596,7 +615,7 @@ fn draw(summary: &Summary, idle: Option<&Idle>, baseline: &str, title: &str, pat
     y += panel(
         &mut body,
         y,
-        &format!("requests per server CPU-second relative to {baseline}"),
+        &format!("requests per server CPU-second relative to {baseline}, hyper's to hyper-tokio"),
         &ratio_groups(true),
         &servers,
         Some(1.0),
