@@ -29,12 +29,17 @@ use crate::sync::wait_set::Waiter;
 
 #[cfg(target_os = "linux")]
 use crate::driver::uring::{
-    buf::BUF_LEN,
+    buf::{send_bufs, BUF_LEN},
     limit::poll_stream_permit,
     ops::{self, Recv, Send, UringOp},
 };
 #[cfg(target_os = "linux")]
 use crate::loom::sync::atomic::Ordering;
+
+/// The largest receive of a stream in a bulk transfer (io_uring; the largest buffer the
+/// per-thread pool keeps).
+#[cfg(target_os = "linux")]
+const BULK_MAX: usize = 64 * 1024;
 
 /// The most bytes one io_uring send copies and submits.
 #[cfg(target_os = "linux")]
@@ -61,6 +66,10 @@ impl Dest<'_, '_> {
 pub(crate) struct Reader {
     #[cfg(target_os = "linux")]
     pending: Option<UringOp<Recv>>,
+    /// The last receive filled a whole provided buffer (io_uring): the stream is in a bulk
+    /// transfer, and a large read gets one receive of its own size.
+    #[cfg(target_os = "linux")]
+    bulk: bool,
     stash: Vec<u8>,
     stash_pos: usize,
     waiter: Waiter,
@@ -263,7 +272,16 @@ impl Reader {
             let Some(op) = &self.pending else {
                 let permit = ready!(poll_stream_permit(&sock.limit, &mut self.limit_waiter, cx));
                 let (fd, max) = (sock.raw(), dest.len());
-                match crate::driver::uring_io(|d| ops::recv_provided(d, fd, max, permit)) {
+                let started = if self.bulk && max > BUF_LEN as usize {
+                    // Mid bulk transfer, a large read: one receive into a buffer of the
+                    // operation's own (up to BULK_MAX) rather than one 8 KiB provided
+                    // buffer per receive; an idle stream still pins no memory.
+                    let buf = send_bufs::take(max.min(BULK_MAX));
+                    crate::driver::uring_io(|d| ops::recv_into(d, fd, buf, permit))
+                } else {
+                    crate::driver::uring_io(|d| ops::recv_provided(d, fd, max, permit))
+                };
+                match started {
                     Ok(op) => self.pending = Some(op),
                     Err(e) => return Poll::Ready(Err(e)),
                 }
@@ -322,6 +340,11 @@ impl Reader {
             };
             let copied = dest.fill(bytes);
             self.keep(&bytes[copied..]);
+            self.bulk = n >= BUF_LEN as usize;
+            if !p.was_provided() {
+                // The receive's own buffer goes back to the thread's pool.
+                send_bufs::give(std::mem::take(&mut p.own));
+            }
             Ok(copied)
         })
     }

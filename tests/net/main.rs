@@ -7,6 +7,7 @@
 mod drivers;
 mod support;
 
+mod bulk_read;
 mod cancel;
 mod close_on_drop;
 mod echo_bulk;
