@@ -24,7 +24,14 @@ fn a_million_spawns_through_a_small_queue_all_complete() {
                 let mut sum = 0;
                 let mut batch = Vec::with_capacity(10_000);
                 for i in 0..n {
-                    batch.push(spawn(async move { i }));
+                    // Half go to this worker's own queue (10,000 at a time through 256
+                    // slots: the overflow path, whatever placement does with the rest).
+                    let h = if i % 2 == 0 {
+                        spawn_on(0, async move { i }).expect("worker 0 exists")
+                    } else {
+                        spawn(async move { i })
+                    };
+                    batch.push(h);
                     if batch.len() == 10_000 {
                         for h in batch.drain(..) {
                             sum += h.await.unwrap();
