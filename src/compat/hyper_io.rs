@@ -69,16 +69,49 @@ impl<T> HyperIo<T> {
     }
 
     /// The stream.
+    ///
+    /// ```
+    /// # hiver_runtime::Runtime::new()?.block_on(async {
+    /// let (a, _b) = hiver_runtime::io::UnixStream::pair()?;
+    /// let io = hiver_runtime::compat::HyperIo::new(a);
+    /// assert!(io.inner().peer_addr()?.is_unnamed());
+    /// # Ok::<_, std::io::Error>(()) })??;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn inner(&self) -> &T {
         &self.inner
     }
 
     /// The stream, mutably.
+    ///
+    /// ```
+    /// # hiver_runtime::Runtime::new()?.block_on(async {
+    /// let (a, mut b) = hiver_runtime::io::UnixStream::pair()?;
+    /// let mut io = hiver_runtime::compat::HyperIo::new(a);
+    /// io.inner_mut().write_all(b"hi").await?;
+    /// let mut buf = [0u8; 2];
+    /// b.read_exact(&mut buf).await?;
+    /// assert_eq!(&buf, b"hi");
+    /// # Ok::<_, std::io::Error>(()) })??;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn inner_mut(&mut self) -> &mut T {
         &mut self.inner
     }
 
     /// The stream back.
+    ///
+    /// ```
+    /// # hiver_runtime::Runtime::new()?.block_on(async {
+    /// let (a, mut b) = hiver_runtime::io::UnixStream::pair()?;
+    /// let mut a = hiver_runtime::compat::HyperIo::new(a).into_inner();
+    /// a.write_all(b"back").await?;
+    /// let mut buf = [0u8; 4];
+    /// b.read_exact(&mut buf).await?;
+    /// assert_eq!(&buf, b"back");
+    /// # Ok::<_, std::io::Error>(()) })??;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn into_inner(self) -> T {
         self.inner
     }

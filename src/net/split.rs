@@ -33,6 +33,21 @@ pub struct ReadHalf<'a> {
 }
 
 /// The write half of [`TcpStream::split`] or [`UnixStream::split`](crate::io::UnixStream::split) (see [`ReadHalf`]).
+///
+/// ```
+/// # hiver_runtime::Runtime::new()?.block_on(async {
+/// use hiver_runtime::io::{TcpListener, TcpStream};
+/// let l = TcpListener::bind("127.0.0.1:0").await?;
+/// let mut c = TcpStream::connect(l.local_addr()?).await?;
+/// let (mut s, _) = l.accept().await?;
+/// let (_rd, mut wr) = c.split();
+/// wr.write_all(b"pong").await?;
+/// let mut buf = [0u8; 4];
+/// s.read_exact(&mut buf).await?;
+/// assert_eq!(&buf, b"pong");
+/// # Ok::<_, std::io::Error>(()) })??;
+/// # Ok::<(), std::io::Error>(())
+/// ```
 #[derive(Debug)]
 pub struct WriteHalf<'a> {
     pub(crate) sock: &'a Arc<Socket>,
@@ -53,6 +68,19 @@ impl<'a> ReadHalf<'a> {
     /// # Errors
     ///
     /// As [`TcpStream::read`].
+    ///
+    /// ```
+    /// # hiver_runtime::Runtime::new()?.block_on(async {
+    /// use hiver_runtime::io::UnixStream;
+    /// let (mut a, mut b) = UnixStream::pair()?;
+    /// b.write_all(b"hi").await?;
+    /// let (mut rd, _wr) = a.split();
+    /// let mut buf = [0u8; 8];
+    /// let n = rd.read(&mut buf).await?;
+    /// assert_eq!(&buf[..n], b"hi");
+    /// # Ok::<_, std::io::Error>(()) })??;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub async fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         self.reader.read(self.sock, Dest::Slice(buf)).await
     }
@@ -62,6 +90,20 @@ impl<'a> ReadHalf<'a> {
     /// # Errors
     ///
     /// As [`TcpStream::read`].
+    ///
+    /// ```
+    /// # hiver_runtime::Runtime::new()?.block_on(async {
+    /// use std::io::IoSliceMut;
+    /// use hiver_runtime::io::UnixStream;
+    /// let (mut a, mut b) = UnixStream::pair()?;
+    /// b.write_all(b"abcd").await?;
+    /// let (mut rd, _wr) = a.split();
+    /// let (mut x, mut y) = ([0u8; 1], [0u8; 3]);
+    /// let n = rd.read_vectored(&mut [IoSliceMut::new(&mut x), IoSliceMut::new(&mut y)]).await?;
+    /// assert_eq!((n, &x, &y), (4, b"a", b"bcd"));
+    /// # Ok::<_, std::io::Error>(()) })??;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub async fn read_vectored(&mut self, bufs: &mut [IoSliceMut<'_>]) -> io::Result<usize> {
         self.reader.read(self.sock, Dest::Vectored(bufs)).await
     }
@@ -71,6 +113,20 @@ impl<'a> ReadHalf<'a> {
     /// # Errors
     ///
     /// As [`TcpStream::read_exact`].
+    ///
+    /// ```
+    /// # hiver_runtime::Runtime::new()?.block_on(async {
+    /// use hiver_runtime::io::UnixStream;
+    /// let (mut a, mut b) = UnixStream::pair()?;
+    /// b.write_all(b"ab").await?;
+    /// b.write_all(b"c").await?;
+    /// let (mut rd, _wr) = a.split();
+    /// let mut buf = [0u8; 3];
+    /// rd.read_exact(&mut buf).await?;
+    /// assert_eq!(&buf, b"abc");
+    /// # Ok::<_, std::io::Error>(()) })??;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub async fn read_exact(&mut self, buf: &mut [u8]) -> io::Result<()> {
         self.reader.read_exact(self.sock, buf).await
     }
@@ -82,6 +138,19 @@ impl WriteHalf<'_> {
     /// # Errors
     ///
     /// As [`TcpStream::write`].
+    ///
+    /// ```
+    /// # hiver_runtime::Runtime::new()?.block_on(async {
+    /// use hiver_runtime::io::UnixStream;
+    /// let (mut a, mut b) = UnixStream::pair()?;
+    /// let (_rd, mut wr) = a.split();
+    /// assert_eq!(wr.write(b"hi").await?, 2);
+    /// let mut buf = [0u8; 2];
+    /// b.read_exact(&mut buf).await?;
+    /// assert_eq!(&buf, b"hi");
+    /// # Ok::<_, std::io::Error>(()) })??;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub async fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         self.writer.write(self.sock, Src::Slice(buf)).await
     }
@@ -91,6 +160,20 @@ impl WriteHalf<'_> {
     /// # Errors
     ///
     /// As [`TcpStream::write`].
+    ///
+    /// ```
+    /// # hiver_runtime::Runtime::new()?.block_on(async {
+    /// use std::io::IoSlice;
+    /// use hiver_runtime::io::UnixStream;
+    /// let (mut a, mut b) = UnixStream::pair()?;
+    /// let (_rd, mut wr) = a.split();
+    /// let n = wr.write_vectored(&[IoSlice::new(b"ab"), IoSlice::new(b"cd")]).await?;
+    /// let mut buf = [0u8; 4];
+    /// b.read_exact(&mut buf[..n]).await?;
+    /// assert_eq!(&buf[..n], &b"abcd"[..n]);
+    /// # Ok::<_, std::io::Error>(()) })??;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub async fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
         self.writer.write(self.sock, Src::Vectored(bufs)).await
     }
@@ -100,6 +183,19 @@ impl WriteHalf<'_> {
     /// # Errors
     ///
     /// As [`TcpStream::write_all`].
+    ///
+    /// ```
+    /// # hiver_runtime::Runtime::new()?.block_on(async {
+    /// use hiver_runtime::io::UnixStream;
+    /// let (mut a, mut b) = UnixStream::pair()?;
+    /// let (_rd, mut wr) = a.split();
+    /// wr.write_all(b"all of it").await?;
+    /// let mut buf = [0u8; 9];
+    /// b.read_exact(&mut buf).await?;
+    /// assert_eq!(&buf, b"all of it");
+    /// # Ok::<_, std::io::Error>(()) })??;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub async fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
         self.writer.write_all(self.sock, buf).await
     }
@@ -109,6 +205,20 @@ impl WriteHalf<'_> {
     /// # Errors
     ///
     /// As [`TcpStream::flush`].
+    ///
+    /// ```
+    /// # hiver_runtime::Runtime::new()?.block_on(async {
+    /// use hiver_runtime::io::UnixStream;
+    /// let (mut a, mut b) = UnixStream::pair()?;
+    /// let (_rd, mut wr) = a.split();
+    /// wr.write_all(b"bye").await?;
+    /// wr.flush().await?;
+    /// let mut buf = [0u8; 3];
+    /// b.read_exact(&mut buf).await?;
+    /// assert_eq!(&buf, b"bye");
+    /// # Ok::<_, std::io::Error>(()) })??;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub async fn flush(&mut self) -> io::Result<()> {
         self.writer.flush(self.sock).await
     }
@@ -118,6 +228,18 @@ impl WriteHalf<'_> {
     /// # Errors
     ///
     /// As [`TcpStream::shutdown`].
+    ///
+    /// ```
+    /// # hiver_runtime::Runtime::new()?.block_on(async {
+    /// use hiver_runtime::io::UnixStream;
+    /// let (mut a, mut b) = UnixStream::pair()?;
+    /// let (_rd, wr) = a.split();
+    /// wr.shutdown()?;
+    /// let mut buf = [0u8; 1];
+    /// assert_eq!(b.read(&mut buf).await?, 0, "end of stream");
+    /// # Ok::<_, std::io::Error>(()) })??;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn shutdown(&self) -> io::Result<()> {
         self.writer.shutdown(self.sock, Shutdown::Write)
     }
@@ -225,6 +347,19 @@ impl<S> OwnedReadHalf<S> {
     /// # Errors
     ///
     /// As [`TcpStream::read`].
+    ///
+    /// ```
+    /// # hiver_runtime::Runtime::new()?.block_on(async {
+    /// use hiver_runtime::io::UnixStream;
+    /// let (a, mut b) = UnixStream::pair()?;
+    /// let (mut rd, _wr) = a.into_split();
+    /// b.write_all(b"hi").await?;
+    /// let mut buf = [0u8; 8];
+    /// let n = rd.read(&mut buf).await?;
+    /// assert_eq!(&buf[..n], b"hi");
+    /// # Ok::<_, std::io::Error>(()) })??;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub async fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         self.reader.read(&self.sock, Dest::Slice(buf)).await
     }
@@ -234,6 +369,20 @@ impl<S> OwnedReadHalf<S> {
     /// # Errors
     ///
     /// As [`TcpStream::read`].
+    ///
+    /// ```
+    /// # hiver_runtime::Runtime::new()?.block_on(async {
+    /// use std::io::IoSliceMut;
+    /// use hiver_runtime::io::UnixStream;
+    /// let (a, mut b) = UnixStream::pair()?;
+    /// let (mut rd, _wr) = a.into_split();
+    /// b.write_all(b"abcd").await?;
+    /// let (mut x, mut y) = ([0u8; 1], [0u8; 3]);
+    /// let n = rd.read_vectored(&mut [IoSliceMut::new(&mut x), IoSliceMut::new(&mut y)]).await?;
+    /// assert_eq!((n, &x, &y), (4, b"a", b"bcd"));
+    /// # Ok::<_, std::io::Error>(()) })??;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub async fn read_vectored(&mut self, bufs: &mut [IoSliceMut<'_>]) -> io::Result<usize> {
         self.reader.read(&self.sock, Dest::Vectored(bufs)).await
     }
@@ -243,11 +392,37 @@ impl<S> OwnedReadHalf<S> {
     /// # Errors
     ///
     /// As [`TcpStream::read_exact`].
+    ///
+    /// ```
+    /// # hiver_runtime::Runtime::new()?.block_on(async {
+    /// use hiver_runtime::io::UnixStream;
+    /// let (a, mut b) = UnixStream::pair()?;
+    /// let (mut rd, _wr) = a.into_split();
+    /// b.write_all(b"12").await?;
+    /// drop(b);
+    /// let mut buf = [0u8; 3];
+    /// let err = rd.read_exact(&mut buf).await.unwrap_err();
+    /// assert_eq!(err.kind(), std::io::ErrorKind::UnexpectedEof);
+    /// # Ok::<_, std::io::Error>(()) })??;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub async fn read_exact(&mut self, buf: &mut [u8]) -> io::Result<()> {
         self.reader.read_exact(&self.sock, buf).await
     }
 
     /// As [`TcpStream::read_owned`].
+    ///
+    /// ```
+    /// # hiver_runtime::Runtime::new()?.block_on(async {
+    /// use hiver_runtime::io::UnixStream;
+    /// let (a, mut b) = UnixStream::pair()?;
+    /// let (mut rd, _wr) = a.into_split();
+    /// b.write_all(b"hi").await?;
+    /// let (n, buf) = rd.read_owned(Vec::with_capacity(16)).await;
+    /// assert_eq!(&buf[..n?], b"hi");
+    /// # Ok::<_, std::io::Error>(()) })??;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub async fn read_owned(&mut self, buf: Vec<u8>) -> (io::Result<usize>, Vec<u8>) {
         self.reader.read_owned(&self.sock, buf).await
     }
@@ -277,6 +452,16 @@ impl OwnedReadHalf<TcpStream> {
     /// # Errors
     ///
     /// As [`TcpStream::peer_addr`].
+    ///
+    /// ```
+    /// # hiver_runtime::Runtime::new()?.block_on(async {
+    /// use hiver_runtime::io::{TcpListener, TcpStream};
+    /// let l = TcpListener::bind("127.0.0.1:0").await?;
+    /// let (rd, _wr) = TcpStream::connect(l.local_addr()?).await?.into_split();
+    /// assert_eq!(rd.peer_addr()?, l.local_addr()?);
+    /// # Ok::<_, std::io::Error>(()) })??;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn peer_addr(&self) -> io::Result<std::net::SocketAddr> {
         self.sock.peer_addr()
     }
@@ -286,6 +471,19 @@ impl OwnedReadHalf<TcpStream> {
     /// # Errors
     ///
     /// [`ReuniteError`] (with both halves) if they come from different streams.
+    ///
+    /// ```
+    /// # hiver_runtime::Runtime::new()?.block_on(async {
+    /// use hiver_runtime::io::{TcpListener, TcpStream};
+    /// let l = TcpListener::bind("127.0.0.1:0").await?;
+    /// let c = TcpStream::connect(l.local_addr()?).await?;
+    /// let local = c.local_addr()?;
+    /// let (rd, wr) = c.into_split();
+    /// let c = rd.reunite(wr).expect("halves of one stream");
+    /// assert_eq!(c.local_addr()?, local);
+    /// # Ok::<_, std::io::Error>(()) })??;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     // The halves themselves are the error (as tokio's `reunite`): nothing to box.
     #[allow(clippy::result_large_err)]
     pub fn reunite(self, w: OwnedWriteHalf<TcpStream>) -> Result<TcpStream, ReuniteError> {
@@ -304,6 +502,19 @@ impl<S> OwnedWriteHalf<S> {
     /// # Errors
     ///
     /// As [`TcpStream::write`].
+    ///
+    /// ```
+    /// # hiver_runtime::Runtime::new()?.block_on(async {
+    /// use hiver_runtime::io::UnixStream;
+    /// let (a, mut b) = UnixStream::pair()?;
+    /// let (_rd, mut wr) = a.into_split();
+    /// assert_eq!(wr.write(b"hi").await?, 2);
+    /// let mut buf = [0u8; 2];
+    /// b.read_exact(&mut buf).await?;
+    /// assert_eq!(&buf, b"hi");
+    /// # Ok::<_, std::io::Error>(()) })??;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub async fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         self.writer.write(&self.sock, Src::Slice(buf)).await
     }
@@ -313,6 +524,20 @@ impl<S> OwnedWriteHalf<S> {
     /// # Errors
     ///
     /// As [`TcpStream::write`].
+    ///
+    /// ```
+    /// # hiver_runtime::Runtime::new()?.block_on(async {
+    /// use std::io::IoSlice;
+    /// use hiver_runtime::io::UnixStream;
+    /// let (a, mut b) = UnixStream::pair()?;
+    /// let (_rd, mut wr) = a.into_split();
+    /// let n = wr.write_vectored(&[IoSlice::new(b"ab"), IoSlice::new(b"cd")]).await?;
+    /// let mut buf = [0u8; 4];
+    /// b.read_exact(&mut buf[..n]).await?;
+    /// assert_eq!(&buf[..n], &b"abcd"[..n]);
+    /// # Ok::<_, std::io::Error>(()) })??;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub async fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
         self.writer.write(&self.sock, Src::Vectored(bufs)).await
     }
@@ -322,11 +547,38 @@ impl<S> OwnedWriteHalf<S> {
     /// # Errors
     ///
     /// As [`TcpStream::write_all`].
+    ///
+    /// ```
+    /// # hiver_runtime::Runtime::new()?.block_on(async {
+    /// use hiver_runtime::io::UnixStream;
+    /// let (a, mut b) = UnixStream::pair()?;
+    /// let (_rd, mut wr) = a.into_split();
+    /// wr.write_all(b"all of it").await?;
+    /// let mut buf = [0u8; 9];
+    /// b.read_exact(&mut buf).await?;
+    /// assert_eq!(&buf, b"all of it");
+    /// # Ok::<_, std::io::Error>(()) })??;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub async fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
         self.writer.write_all(&self.sock, buf).await
     }
 
     /// As [`TcpStream::write_owned`].
+    ///
+    /// ```
+    /// # hiver_runtime::Runtime::new()?.block_on(async {
+    /// use hiver_runtime::io::UnixStream;
+    /// let (a, mut b) = UnixStream::pair()?;
+    /// let (_rd, mut wr) = a.into_split();
+    /// let (n, buf) = wr.write_owned(b"hi".to_vec()).await;
+    /// assert_eq!((n?, &buf[..]), (2, &b"hi"[..]));
+    /// let mut got = [0u8; 2];
+    /// b.read_exact(&mut got).await?;
+    /// assert_eq!(&got, b"hi");
+    /// # Ok::<_, std::io::Error>(()) })??;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub async fn write_owned(&mut self, buf: Vec<u8>) -> (io::Result<usize>, Vec<u8>) {
         self.writer.write_owned(&self.sock, buf).await
     }
@@ -336,6 +588,20 @@ impl<S> OwnedWriteHalf<S> {
     /// # Errors
     ///
     /// As [`TcpStream::flush`].
+    ///
+    /// ```
+    /// # hiver_runtime::Runtime::new()?.block_on(async {
+    /// use hiver_runtime::io::UnixStream;
+    /// let (a, mut b) = UnixStream::pair()?;
+    /// let (_rd, mut wr) = a.into_split();
+    /// wr.write_all(b"bye").await?;
+    /// wr.flush().await?;
+    /// let mut buf = [0u8; 3];
+    /// b.read_exact(&mut buf).await?;
+    /// assert_eq!(&buf, b"bye");
+    /// # Ok::<_, std::io::Error>(()) })??;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub async fn flush(&mut self) -> io::Result<()> {
         self.writer.flush(&self.sock).await
     }
@@ -345,6 +611,20 @@ impl<S> OwnedWriteHalf<S> {
     /// # Errors
     ///
     /// As [`TcpStream::shutdown`].
+    ///
+    /// ```
+    /// # hiver_runtime::Runtime::new()?.block_on(async {
+    /// use hiver_runtime::io::UnixStream;
+    /// let (a, mut b) = UnixStream::pair()?;
+    /// let (_rd, mut wr) = a.into_split();
+    /// wr.write_all(b"done").await?;
+    /// wr.shutdown()?;
+    /// let mut buf = [0u8; 8];
+    /// assert_eq!(b.read(&mut buf).await?, 4);
+    /// assert_eq!(b.read(&mut buf).await?, 0, "end of stream");
+    /// # Ok::<_, std::io::Error>(()) })??;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn shutdown(&self) -> io::Result<()> {
         self.writer.shutdown(&self.sock, Shutdown::Write)
     }

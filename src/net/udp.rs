@@ -65,6 +65,17 @@ impl UdpSocket {
     /// # Errors
     ///
     /// Resolution failures; the last address's `connect` error.
+    ///
+    /// ```
+    /// # hiver_runtime::Runtime::new()?.block_on(async {
+    /// use hiver_runtime::io::UdpSocket;
+    /// let a = UdpSocket::bind("127.0.0.1:0").await?;
+    /// let b = UdpSocket::bind("127.0.0.1:0").await?;
+    /// a.connect(b.local_addr()?).await?;
+    /// assert_eq!(a.peer_addr()?, b.local_addr()?);
+    /// # Ok::<_, std::io::Error>(()) })??;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub async fn connect(&self, addr: impl ToSocketAddrs) -> io::Result<()> {
         each_addr(addr, |a| async move { self.inner.connect(&a.into()) }).await
     }
@@ -74,6 +85,19 @@ impl UdpSocket {
     /// # Errors
     ///
     /// Resolution failures; the kernel's (`EMSGSIZE` for a datagram too long, ...).
+    ///
+    /// ```
+    /// # hiver_runtime::Runtime::new()?.block_on(async {
+    /// use hiver_runtime::io::UdpSocket;
+    /// let a = UdpSocket::bind("127.0.0.1:0").await?;
+    /// let b = UdpSocket::bind("127.0.0.1:0").await?;
+    /// assert_eq!(a.send_to(b"ping", b.local_addr()?).await?, 4);
+    /// let mut buf = [0u8; 8];
+    /// let (n, from) = b.recv_from(&mut buf).await?;
+    /// assert_eq!((&buf[..n], from), (&b"ping"[..], a.local_addr()?));
+    /// # Ok::<_, std::io::Error>(()) })??;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub async fn send_to(&self, buf: &[u8], target: impl ToSocketAddrs) -> io::Result<usize> {
         let addr = resolve(target)?[0];
         self.inner.send(buf, Some(&addr.into())).await
@@ -85,6 +109,19 @@ impl UdpSocket {
     ///
     /// Without [`connect`](Self::connect), the kernel's `EDESTADDRREQ` ("destination
     /// address required"); the kernel's error otherwise.
+    ///
+    /// ```
+    /// # hiver_runtime::Runtime::new()?.block_on(async {
+    /// use hiver_runtime::io::UdpSocket;
+    /// let a = UdpSocket::bind("127.0.0.1:0").await?;
+    /// let b = UdpSocket::bind("127.0.0.1:0").await?;
+    /// a.connect(b.local_addr()?).await?;
+    /// assert_eq!(a.send(b"ping").await?, 4);
+    /// let mut buf = [0u8; 8];
+    /// assert_eq!(b.recv_from(&mut buf).await?, (4, a.local_addr()?));
+    /// # Ok::<_, std::io::Error>(()) })??;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub async fn send(&self, buf: &[u8]) -> io::Result<usize> {
         self.inner.send(buf, None).await
     }
@@ -96,6 +133,19 @@ impl UdpSocket {
     ///
     /// The kernel's (`ConnectionRefused` after an ICMP port-unreachable on a connected
     /// socket, ...).
+    ///
+    /// ```
+    /// # hiver_runtime::Runtime::new()?.block_on(async {
+    /// use hiver_runtime::io::UdpSocket;
+    /// let a = UdpSocket::bind("127.0.0.1:0").await?;
+    /// let b = UdpSocket::bind("127.0.0.1:0").await?;
+    /// a.send_to(b"longer than four", b.local_addr()?).await?;
+    /// let mut buf = [0u8; 4];
+    /// let (n, from) = b.recv_from(&mut buf).await?;
+    /// assert_eq!((&buf[..n], from), (&b"long"[..], a.local_addr()?), "truncated");
+    /// # Ok::<_, std::io::Error>(()) })??;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub async fn recv_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
         let (n, addr) = self.inner.recv_from(buf).await?;
         Ok((n, ip_source(&addr)?))
@@ -106,6 +156,20 @@ impl UdpSocket {
     /// # Errors
     ///
     /// As [`recv_from`](Self::recv_from).
+    ///
+    /// ```
+    /// # hiver_runtime::Runtime::new()?.block_on(async {
+    /// use hiver_runtime::io::UdpSocket;
+    /// let a = UdpSocket::bind("127.0.0.1:0").await?;
+    /// let b = UdpSocket::bind("127.0.0.1:0").await?;
+    /// b.connect(a.local_addr()?).await?;
+    /// a.send_to(b"hi", b.local_addr()?).await?;
+    /// let mut buf = [0u8; 8];
+    /// let n = b.recv(&mut buf).await?;
+    /// assert_eq!(&buf[..n], b"hi");
+    /// # Ok::<_, std::io::Error>(()) })??;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub async fn recv(&self, buf: &mut [u8]) -> io::Result<usize> {
         self.recv_from(buf).await.map(|(n, _)| n)
     }
@@ -115,6 +179,16 @@ impl UdpSocket {
     /// # Errors
     ///
     /// `getsockname`'s.
+    ///
+    /// ```
+    /// # hiver_runtime::Runtime::new()?.block_on(async {
+    /// let sock = hiver_runtime::io::UdpSocket::bind("127.0.0.1:0").await?;
+    /// let addr = sock.local_addr()?;
+    /// assert!(addr.ip().is_loopback());
+    /// assert_ne!(addr.port(), 0, "the port the kernel chose");
+    /// # Ok::<_, std::io::Error>(()) })??;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
         self.inner.sock.local_addr()
     }
@@ -124,6 +198,19 @@ impl UdpSocket {
     /// # Errors
     ///
     /// `NotConnected` without [`connect`](Self::connect).
+    ///
+    /// ```
+    /// # hiver_runtime::Runtime::new()?.block_on(async {
+    /// use hiver_runtime::io::UdpSocket;
+    /// let a = UdpSocket::bind("127.0.0.1:0").await?;
+    /// let b = UdpSocket::bind("127.0.0.1:0").await?;
+    /// let err = a.peer_addr().unwrap_err();
+    /// assert_eq!(err.kind(), std::io::ErrorKind::NotConnected);
+    /// a.connect(b.local_addr()?).await?;
+    /// assert_eq!(a.peer_addr()?, b.local_addr()?);
+    /// # Ok::<_, std::io::Error>(()) })??;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn peer_addr(&self) -> io::Result<SocketAddr> {
         self.inner.sock.peer_addr()
     }
@@ -133,6 +220,15 @@ impl UdpSocket {
     /// # Errors
     ///
     /// `setsockopt`'s.
+    ///
+    /// ```
+    /// # hiver_runtime::Runtime::new()?.block_on(async {
+    /// let sock = hiver_runtime::io::UdpSocket::bind("127.0.0.1:0").await?;
+    /// sock.set_broadcast(true)?;
+    /// sock.set_broadcast(false)?;
+    /// # Ok::<_, std::io::Error>(()) })??;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn set_broadcast(&self, on: bool) -> io::Result<()> {
         Ok(rustix::net::sockopt::set_socket_broadcast(
             self.inner.sock.fd(),

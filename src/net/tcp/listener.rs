@@ -99,6 +99,18 @@ impl TcpListener {
     ///
     /// The kernel's accept error (`EMFILE` when out of descriptors, ...); the next call
     /// tries again.
+    ///
+    /// ```
+    /// # hiver_runtime::Runtime::new()?.block_on(async {
+    /// use hiver_runtime::io::{TcpListener, TcpStream};
+    /// let l = TcpListener::bind("127.0.0.1:0").await?;
+    /// let c = TcpStream::connect(l.local_addr()?).await?;
+    /// let (s, peer) = l.accept().await?;
+    /// assert_eq!(peer, c.local_addr()?);
+    /// assert_eq!(s.peer_addr()?, peer);
+    /// # Ok::<_, std::io::Error>(()) })??;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub async fn accept(&self) -> io::Result<(TcpStream, SocketAddr)> {
         let (sock, addr) = self.inner.accept().await?;
         let addr = match addr {
@@ -113,6 +125,16 @@ impl TcpListener {
     /// # Errors
     ///
     /// `getsockname`'s.
+    ///
+    /// ```
+    /// # hiver_runtime::Runtime::new()?.block_on(async {
+    /// let l = hiver_runtime::io::TcpListener::bind("127.0.0.1:0").await?;
+    /// let addr = l.local_addr()?;
+    /// assert!(addr.ip().is_loopback());
+    /// assert_ne!(addr.port(), 0, "the port the kernel chose");
+    /// # Ok::<_, std::io::Error>(()) })??;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
         self.inner.sock.local_addr()
     }

@@ -47,6 +47,16 @@ impl TcpStream {
     ///
     /// Resolution failures; the last address's error (`ConnectionRefused` for a closed
     /// port).
+    ///
+    /// ```
+    /// # hiver_runtime::Runtime::new()?.block_on(async {
+    /// use hiver_runtime::io::{TcpListener, TcpStream};
+    /// let l = TcpListener::bind("127.0.0.1:0").await?;
+    /// let c = TcpStream::connect(l.local_addr()?).await?;
+    /// assert_eq!(c.peer_addr()?, l.local_addr()?);
+    /// # Ok::<_, std::io::Error>(()) })??;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub async fn connect(addr: impl ToSocketAddrs) -> io::Result<TcpStream> {
         each_addr(addr, TcpStream::connect_one).await
     }
@@ -67,6 +77,20 @@ impl TcpStream {
     /// # Errors
     ///
     /// The socket's error (`ConnectionReset`, ...).
+    ///
+    /// ```
+    /// # hiver_runtime::Runtime::new()?.block_on(async {
+    /// use hiver_runtime::io::{TcpListener, TcpStream};
+    /// let l = TcpListener::bind("127.0.0.1:0").await?;
+    /// let mut c = TcpStream::connect(l.local_addr()?).await?;
+    /// let (mut s, _) = l.accept().await?;
+    /// c.write_all(b"hi").await?;
+    /// let mut buf = [0u8; 8];
+    /// let n = s.read(&mut buf).await?;
+    /// assert_eq!(&buf[..n], b"hi");
+    /// # Ok::<_, std::io::Error>(()) })??;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub async fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         self.reader.read(&self.sock, Dest::Slice(buf)).await
     }
@@ -76,6 +100,22 @@ impl TcpStream {
     /// # Errors
     ///
     /// As [`read`](Self::read).
+    ///
+    /// ```
+    /// # hiver_runtime::Runtime::new()?.block_on(async {
+    /// use std::io::IoSliceMut;
+    /// use hiver_runtime::io::{TcpListener, TcpStream};
+    /// let l = TcpListener::bind("127.0.0.1:0").await?;
+    /// let mut c = TcpStream::connect(l.local_addr()?).await?;
+    /// let (mut s, _) = l.accept().await?;
+    /// c.write_all(b"abcd").await?;
+    /// let (mut x, mut y) = ([0u8; 1], [0u8; 3]);
+    /// s.read_exact(&mut x).await?;
+    /// let n = s.read_vectored(&mut [IoSliceMut::new(&mut y)]).await?;
+    /// assert_eq!((&x, &y[..n]), (b"a", &b"bcd"[..n]));
+    /// # Ok::<_, std::io::Error>(()) })??;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub async fn read_vectored(&mut self, bufs: &mut [IoSliceMut<'_>]) -> io::Result<usize> {
         self.reader.read(&self.sock, Dest::Vectored(bufs)).await
     }
@@ -85,6 +125,21 @@ impl TcpStream {
     /// # Errors
     ///
     /// `UnexpectedEof` if the stream ends first; otherwise as [`read`](Self::read).
+    ///
+    /// ```
+    /// # hiver_runtime::Runtime::new()?.block_on(async {
+    /// use hiver_runtime::io::{TcpListener, TcpStream};
+    /// let l = TcpListener::bind("127.0.0.1:0").await?;
+    /// let mut c = TcpStream::connect(l.local_addr()?).await?;
+    /// let (mut s, _) = l.accept().await?;
+    /// c.write_all(b"ab").await?;
+    /// c.write_all(b"cd").await?;
+    /// let mut buf = [0u8; 4];
+    /// s.read_exact(&mut buf).await?;
+    /// assert_eq!(&buf, b"abcd");
+    /// # Ok::<_, std::io::Error>(()) })??;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub async fn read_exact(&mut self, buf: &mut [u8]) -> io::Result<()> {
         self.reader.read_exact(&self.sock, buf).await
     }
@@ -95,6 +150,20 @@ impl TcpStream {
     ///
     /// The socket's error: `BrokenPipe` or `ConnectionReset` when the peer is gone (never a
     /// `SIGPIPE`).
+    ///
+    /// ```
+    /// # hiver_runtime::Runtime::new()?.block_on(async {
+    /// use hiver_runtime::io::{TcpListener, TcpStream};
+    /// let l = TcpListener::bind("127.0.0.1:0").await?;
+    /// let mut c = TcpStream::connect(l.local_addr()?).await?;
+    /// let (mut s, _) = l.accept().await?;
+    /// assert_eq!(c.write(b"hi").await?, 2);
+    /// let mut buf = [0u8; 2];
+    /// s.read_exact(&mut buf).await?;
+    /// assert_eq!(&buf, b"hi");
+    /// # Ok::<_, std::io::Error>(()) })??;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub async fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         self.writer.write(&self.sock, Src::Slice(buf)).await
     }
@@ -104,6 +173,21 @@ impl TcpStream {
     /// # Errors
     ///
     /// As [`write`](Self::write).
+    ///
+    /// ```
+    /// # hiver_runtime::Runtime::new()?.block_on(async {
+    /// use std::io::IoSlice;
+    /// use hiver_runtime::io::{TcpListener, TcpStream};
+    /// let l = TcpListener::bind("127.0.0.1:0").await?;
+    /// let mut c = TcpStream::connect(l.local_addr()?).await?;
+    /// let (mut s, _) = l.accept().await?;
+    /// let n = c.write_vectored(&[IoSlice::new(b"ab"), IoSlice::new(b"cd")]).await?;
+    /// let mut buf = [0u8; 4];
+    /// s.read_exact(&mut buf[..n]).await?;
+    /// assert_eq!(&buf[..n], &b"abcd"[..n]);
+    /// # Ok::<_, std::io::Error>(()) })??;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub async fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
         self.writer.write(&self.sock, Src::Vectored(bufs)).await
     }
@@ -113,6 +197,20 @@ impl TcpStream {
     /// # Errors
     ///
     /// As [`write`](Self::write); `WriteZero` if the socket takes no bytes.
+    ///
+    /// ```
+    /// # hiver_runtime::Runtime::new()?.block_on(async {
+    /// use hiver_runtime::io::{TcpListener, TcpStream};
+    /// let l = TcpListener::bind("127.0.0.1:0").await?;
+    /// let mut c = TcpStream::connect(l.local_addr()?).await?;
+    /// let (mut s, _) = l.accept().await?;
+    /// c.write_all(b"all of it").await?;
+    /// let mut buf = [0u8; 9];
+    /// s.read_exact(&mut buf).await?;
+    /// assert_eq!(&buf, b"all of it");
+    /// # Ok::<_, std::io::Error>(()) })??;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub async fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
         self.writer.write_all(&self.sock, buf).await
     }
@@ -161,6 +259,21 @@ impl TcpStream {
 
     /// Writes from `buf`, given and returned: on io_uring the kernel reads it directly.
     /// Returns the bytes written (possibly fewer than `buf.len()`) and the buffer.
+    ///
+    /// ```
+    /// # hiver_runtime::Runtime::new()?.block_on(async {
+    /// use hiver_runtime::io::{TcpListener, TcpStream};
+    /// let l = TcpListener::bind("127.0.0.1:0").await?;
+    /// let mut c = TcpStream::connect(l.local_addr()?).await?;
+    /// let (mut s, _) = l.accept().await?;
+    /// let (n, buf) = c.write_owned(b"hi".to_vec()).await;
+    /// assert_eq!((n?, &buf[..]), (2, &b"hi"[..]));
+    /// let mut got = [0u8; 2];
+    /// s.read_exact(&mut got).await?;
+    /// assert_eq!(&got, b"hi");
+    /// # Ok::<_, std::io::Error>(()) })??;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub async fn write_owned(&mut self, buf: Vec<u8>) -> (io::Result<usize>, Vec<u8>) {
         self.writer.write_owned(&self.sock, buf).await
     }
@@ -172,6 +285,22 @@ impl TcpStream {
     /// # Errors
     ///
     /// `shutdown`'s (`NotConnected`, ...).
+    ///
+    /// ```
+    /// # hiver_runtime::Runtime::new()?.block_on(async {
+    /// use hiver_runtime::io::Shutdown;
+    /// use hiver_runtime::io::{TcpListener, TcpStream};
+    /// let l = TcpListener::bind("127.0.0.1:0").await?;
+    /// let mut c = TcpStream::connect(l.local_addr()?).await?;
+    /// let (mut s, _) = l.accept().await?;
+    /// c.write_all(b"done").await?;
+    /// c.shutdown(Shutdown::Write)?;
+    /// let mut buf = [0u8; 4];
+    /// s.read_exact(&mut buf).await?;
+    /// assert_eq!(s.read(&mut buf).await?, 0, "end of stream");
+    /// # Ok::<_, std::io::Error>(()) })??;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn shutdown(&self, how: Shutdown) -> io::Result<()> {
         self.writer.shutdown(&self.sock, how)
     }
@@ -181,6 +310,18 @@ impl TcpStream {
     /// # Errors
     ///
     /// `NotConnected` when the connection is gone.
+    ///
+    /// ```
+    /// # hiver_runtime::Runtime::new()?.block_on(async {
+    /// use hiver_runtime::io::{TcpListener, TcpStream};
+    /// let l = TcpListener::bind("127.0.0.1:0").await?;
+    /// let c = TcpStream::connect(l.local_addr()?).await?;
+    /// let (s, _) = l.accept().await?;
+    /// assert_eq!(c.peer_addr()?, l.local_addr()?);
+    /// assert_eq!(s.peer_addr()?, c.local_addr()?);
+    /// # Ok::<_, std::io::Error>(()) })??;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn peer_addr(&self) -> io::Result<SocketAddr> {
         self.sock.peer_addr()
     }
@@ -190,6 +331,18 @@ impl TcpStream {
     /// # Errors
     ///
     /// `getsockname`'s.
+    ///
+    /// ```
+    /// # hiver_runtime::Runtime::new()?.block_on(async {
+    /// use hiver_runtime::io::{TcpListener, TcpStream};
+    /// let l = TcpListener::bind("127.0.0.1:0").await?;
+    /// let c = TcpStream::connect(l.local_addr()?).await?;
+    /// let (s, _) = l.accept().await?;
+    /// assert!(c.local_addr()?.ip().is_loopback());
+    /// assert_eq!(s.local_addr()?, l.local_addr()?);
+    /// # Ok::<_, std::io::Error>(()) })??;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
         self.sock.local_addr()
     }
@@ -199,6 +352,17 @@ impl TcpStream {
     /// # Errors
     ///
     /// `setsockopt`'s.
+    ///
+    /// ```
+    /// # hiver_runtime::Runtime::new()?.block_on(async {
+    /// use hiver_runtime::io::{TcpListener, TcpStream};
+    /// let l = TcpListener::bind("127.0.0.1:0").await?;
+    /// let c = TcpStream::connect(l.local_addr()?).await?;
+    /// c.set_nodelay(true)?;
+    /// assert!(c.nodelay()?);
+    /// # Ok::<_, std::io::Error>(()) })??;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn set_nodelay(&self, on: bool) -> io::Result<()> {
         Ok(rustix::net::sockopt::set_tcp_nodelay(self.sock.fd(), on)?)
     }
@@ -208,17 +372,61 @@ impl TcpStream {
     /// # Errors
     ///
     /// `getsockopt`'s.
+    ///
+    /// ```
+    /// # hiver_runtime::Runtime::new()?.block_on(async {
+    /// use hiver_runtime::io::{TcpListener, TcpStream};
+    /// let l = TcpListener::bind("127.0.0.1:0").await?;
+    /// let c = TcpStream::connect(l.local_addr()?).await?;
+    /// assert!(!c.nodelay()?, "Nagle's algorithm is on by default");
+    /// c.set_nodelay(true)?;
+    /// assert!(c.nodelay()?);
+    /// # Ok::<_, std::io::Error>(()) })??;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn nodelay(&self) -> io::Result<bool> {
         Ok(rustix::net::sockopt::tcp_nodelay(self.sock.fd())?)
     }
 
     /// Borrowed halves, usable at once from one task (for instance in `select!`).
+    ///
+    /// ```
+    /// # hiver_runtime::Runtime::new()?.block_on(async {
+    /// use hiver_runtime::io::{TcpListener, TcpStream};
+    /// let l = TcpListener::bind("127.0.0.1:0").await?;
+    /// let mut c = TcpStream::connect(l.local_addr()?).await?;
+    /// let (mut s, _) = l.accept().await?;
+    /// let (mut rd, mut wr) = c.split();
+    /// wr.write_all(b"x").await?;
+    /// s.write_all(b"y").await?;
+    /// let mut buf = [0u8; 1];
+    /// rd.read_exact(&mut buf).await?;
+    /// assert_eq!(&buf, b"y");
+    /// # Ok::<_, std::io::Error>(()) })??;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn split(&mut self) -> (ReadHalf<'_>, WriteHalf<'_>) {
         ReadHalf::new(&self.sock, &mut self.reader, &mut self.writer)
     }
 
     /// Owned halves, which can move to different tasks; [`OwnedReadHalf::reunite`] puts
     /// them back together.
+    ///
+    /// ```
+    /// # hiver_runtime::Runtime::new()?.block_on(async {
+    /// use hiver_runtime::io::{TcpListener, TcpStream};
+    /// let l = TcpListener::bind("127.0.0.1:0").await?;
+    /// let c = TcpStream::connect(l.local_addr()?).await?;
+    /// let (mut s, _) = l.accept().await?;
+    /// let (_rd, mut wr) = c.into_split();
+    /// let writer = hiver_runtime::spawn(async move { wr.write_all(b"from a task").await });
+    /// let mut buf = [0u8; 11];
+    /// s.read_exact(&mut buf).await?;
+    /// writer.await.expect("writer task")?;
+    /// assert_eq!(&buf, b"from a task");
+    /// # Ok::<_, std::io::Error>(()) })??;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn into_split(self) -> (OwnedReadHalf, OwnedWriteHalf) {
         OwnedReadHalf::new(self.sock, self.reader, self.writer)
     }

@@ -172,6 +172,21 @@ impl UnixDatagram {
     ///
     /// As [`connect`](Self::connect) for `path`; the kernel's (`EMSGSIZE` for a datagram
     /// longer than the socket's buffer, ...).
+    ///
+    /// ```
+    /// # hiver_runtime::Runtime::new()?.block_on(async {
+    /// use hiver_runtime::io::UnixDatagram;
+    /// let path = std::env::temp_dir().join(format!("hiver-doc-dsendto-{}.sock", std::process::id()));
+    /// # let _ = std::fs::remove_file(&path);
+    /// let server = UnixDatagram::bind(&path).await?;
+    /// let client = UnixDatagram::unbound()?;
+    /// assert_eq!(client.send_to(b"ping", &path).await?, 4);
+    /// let mut buf = [0u8; 8];
+    /// assert_eq!(server.recv(&mut buf).await?, 4);
+    /// std::fs::remove_file(&path)?;
+    /// # Ok::<_, std::io::Error>(()) })??;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub async fn send_to(&self, buf: &[u8], path: impl AsRef<Path>) -> io::Result<usize> {
         let path = path.as_ref();
         self.inner
@@ -187,6 +202,19 @@ impl UnixDatagram {
     ///
     /// Without [`connect`](Self::connect), the kernel's `ENOTCONN`; `ConnectionRefused`
     /// when the peer is gone; the kernel's error otherwise.
+    ///
+    /// ```
+    /// # hiver_runtime::Runtime::new()?.block_on(async {
+    /// use hiver_runtime::io::UnixDatagram;
+    /// let (a, b) = UnixDatagram::pair()?;
+    /// assert_eq!(a.send(b"hi").await?, 2);
+    /// let mut buf = [0u8; 8];
+    /// assert_eq!(b.recv(&mut buf).await?, 2);
+    /// let err = UnixDatagram::unbound()?.send(b"to whom?").await.unwrap_err();
+    /// assert_eq!(err.kind(), std::io::ErrorKind::NotConnected);
+    /// # Ok::<_, std::io::Error>(()) })??;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub async fn send(&self, buf: &[u8]) -> io::Result<usize> {
         self.inner.send(buf, None).await
     }
@@ -199,6 +227,18 @@ impl UnixDatagram {
     ///
     /// The kernel's; `InvalidData` for a source address std's type cannot hold (a path of
     /// full length, bound by another program).
+    ///
+    /// ```
+    /// # hiver_runtime::Runtime::new()?.block_on(async {
+    /// let (a, b) = hiver_runtime::io::UnixDatagram::pair()?;
+    /// a.send(b"truncated").await?;
+    /// let mut buf = [0u8; 5];
+    /// let (n, from) = b.recv_from(&mut buf).await?;
+    /// assert_eq!(&buf[..n], b"trunc");
+    /// assert!(from.is_unnamed());
+    /// # Ok::<_, std::io::Error>(()) })??;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub async fn recv_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
         let (n, from) = self.inner.recv_from(buf).await?;
         Ok((n, addr::decode(&from)?))
@@ -209,6 +249,17 @@ impl UnixDatagram {
     /// # Errors
     ///
     /// The kernel's.
+    ///
+    /// ```
+    /// # hiver_runtime::Runtime::new()?.block_on(async {
+    /// let (a, b) = hiver_runtime::io::UnixDatagram::pair()?;
+    /// b.send(b"hi").await?;
+    /// let mut buf = [0u8; 8];
+    /// let n = a.recv(&mut buf).await?;
+    /// assert_eq!(&buf[..n], b"hi");
+    /// # Ok::<_, std::io::Error>(()) })??;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub async fn recv(&self, buf: &mut [u8]) -> io::Result<usize> {
         self.inner.recv_from(buf).await.map(|(n, _)| n)
     }
@@ -219,6 +270,16 @@ impl UnixDatagram {
     /// # Errors
     ///
     /// `getsockname`'s.
+    ///
+    /// ```
+    /// # hiver_runtime::Runtime::new()?.block_on(async {
+    /// use hiver_runtime::io::UnixDatagram;
+    /// assert!(UnixDatagram::unbound()?.local_addr()?.is_unnamed());
+    /// let (a, _b) = UnixDatagram::pair()?;
+    /// assert!(a.local_addr()?.is_unnamed());
+    /// # Ok::<_, std::io::Error>(()) })??;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
         addr::local(&self.inner.sock)
     }
@@ -228,6 +289,17 @@ impl UnixDatagram {
     /// # Errors
     ///
     /// `NotConnected` without [`connect`](Self::connect).
+    ///
+    /// ```
+    /// # hiver_runtime::Runtime::new()?.block_on(async {
+    /// use hiver_runtime::io::UnixDatagram;
+    /// let (a, _b) = UnixDatagram::pair()?;
+    /// assert!(a.peer_addr()?.is_unnamed());
+    /// let err = UnixDatagram::unbound()?.peer_addr().unwrap_err();
+    /// assert_eq!(err.kind(), std::io::ErrorKind::NotConnected);
+    /// # Ok::<_, std::io::Error>(()) })??;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn peer_addr(&self) -> io::Result<SocketAddr> {
         addr::peer(&self.inner.sock)
     }

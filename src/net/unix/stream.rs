@@ -195,6 +195,19 @@ impl UnixStream {
     /// # Errors
     ///
     /// As [`write`](Self::write).
+    ///
+    /// ```
+    /// # hiver_runtime::Runtime::new()?.block_on(async {
+    /// use std::io::IoSlice;
+    /// use hiver_runtime::io::UnixStream;
+    /// let (mut a, mut b) = UnixStream::pair()?;
+    /// let n = a.write_vectored(&[IoSlice::new(b"ab"), IoSlice::new(b"cd")]).await?;
+    /// let mut buf = [0u8; 4];
+    /// b.read_exact(&mut buf[..n]).await?;
+    /// assert_eq!(&buf[..n], &b"abcd"[..n]);
+    /// # Ok::<_, std::io::Error>(()) })??;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub async fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
         self.writer.write(&self.sock, Src::Vectored(bufs)).await
     }
@@ -204,6 +217,18 @@ impl UnixStream {
     /// # Errors
     ///
     /// As [`write`](Self::write); `WriteZero` if the socket takes no bytes.
+    ///
+    /// ```
+    /// # hiver_runtime::Runtime::new()?.block_on(async {
+    /// use hiver_runtime::io::UnixStream;
+    /// let (mut a, mut b) = UnixStream::pair()?;
+    /// a.write_all(b"all of it").await?;
+    /// let mut buf = [0u8; 9];
+    /// b.read_exact(&mut buf).await?;
+    /// assert_eq!(&buf, b"all of it");
+    /// # Ok::<_, std::io::Error>(()) })??;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub async fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
         self.writer.write_all(&self.sock, buf).await
     }
@@ -248,6 +273,19 @@ impl UnixStream {
     /// Writes from `buf`, given and returned: on io_uring the kernel reads it directly.
     /// Returns the bytes written (possibly fewer than `buf.len()`) and the buffer (see
     /// [`read_owned`](Self::read_owned) for an example).
+    ///
+    /// ```
+    /// # hiver_runtime::Runtime::new()?.block_on(async {
+    /// use hiver_runtime::io::UnixStream;
+    /// let (mut a, mut b) = UnixStream::pair()?;
+    /// let (n, buf) = a.write_owned(b"owned".to_vec()).await;
+    /// assert_eq!((n?, &buf[..]), (5, &b"owned"[..]));
+    /// let mut got = [0u8; 5];
+    /// b.read_exact(&mut got).await?;
+    /// assert_eq!(&got, b"owned");
+    /// # Ok::<_, std::io::Error>(()) })??;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub async fn write_owned(&mut self, buf: Vec<u8>) -> (io::Result<usize>, Vec<u8>) {
         self.writer.write_owned(&self.sock, buf).await
     }
@@ -282,6 +320,21 @@ impl UnixStream {
     /// # Errors
     ///
     /// `getpeername`'s (`NotConnected`, ...).
+    ///
+    /// ```
+    /// # hiver_runtime::Runtime::new()?.block_on(async {
+    /// use hiver_runtime::io::{UnixListener, UnixStream};
+    /// let path = std::env::temp_dir().join(format!("hiver-doc-speer-{}.sock", std::process::id()));
+    /// # let _ = std::fs::remove_file(&path);
+    /// let listener = UnixListener::bind(&path).await?;
+    /// let c = UnixStream::connect(&path).await?;
+    /// let (s, _) = listener.accept().await?;
+    /// assert_eq!(c.peer_addr()?.as_pathname(), Some(path.as_path()));
+    /// assert!(s.peer_addr()?.is_unnamed());
+    /// std::fs::remove_file(&path)?;
+    /// # Ok::<_, std::io::Error>(()) })??;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn peer_addr(&self) -> io::Result<SocketAddr> {
         addr::peer(&self.sock)
     }
@@ -292,6 +345,21 @@ impl UnixStream {
     /// # Errors
     ///
     /// `getsockname`'s.
+    ///
+    /// ```
+    /// # hiver_runtime::Runtime::new()?.block_on(async {
+    /// use hiver_runtime::io::{UnixListener, UnixStream};
+    /// let path = std::env::temp_dir().join(format!("hiver-doc-slocal-{}.sock", std::process::id()));
+    /// # let _ = std::fs::remove_file(&path);
+    /// let listener = UnixListener::bind(&path).await?;
+    /// let c = UnixStream::connect(&path).await?;
+    /// let (s, _) = listener.accept().await?;
+    /// assert!(c.local_addr()?.is_unnamed());
+    /// assert_eq!(s.local_addr()?.as_pathname(), Some(path.as_path()));
+    /// std::fs::remove_file(&path)?;
+    /// # Ok::<_, std::io::Error>(()) })??;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
         addr::local(&self.sock)
     }
@@ -343,6 +411,15 @@ impl OwnedReadHalf<UnixStream> {
     /// # Errors
     ///
     /// As [`UnixStream::peer_addr`].
+    ///
+    /// ```
+    /// # hiver_runtime::Runtime::new()?.block_on(async {
+    /// let (a, _b) = hiver_runtime::io::UnixStream::pair()?;
+    /// let (rd, _wr) = a.into_split();
+    /// assert!(rd.peer_addr()?.is_unnamed());
+    /// # Ok::<_, std::io::Error>(()) })??;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn peer_addr(&self) -> io::Result<SocketAddr> {
         addr::peer(&self.sock)
     }
@@ -353,6 +430,20 @@ impl OwnedReadHalf<UnixStream> {
     ///
     /// [`ReuniteError`](crate::io::ReuniteError) (with both halves) if they come from
     /// different streams.
+    ///
+    /// ```
+    /// # hiver_runtime::Runtime::new()?.block_on(async {
+    /// use hiver_runtime::io::UnixStream;
+    /// let (a, mut b) = UnixStream::pair()?;
+    /// let (rd, wr) = a.into_split();
+    /// let mut a = rd.reunite(wr).expect("halves of one stream");
+    /// a.write_all(b"whole").await?;
+    /// let mut buf = [0u8; 5];
+    /// b.read_exact(&mut buf).await?;
+    /// assert_eq!(&buf, b"whole");
+    /// # Ok::<_, std::io::Error>(()) })??;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     // The halves themselves are the error (as tokio's `reunite`): nothing to box.
     #[allow(clippy::result_large_err)]
     pub fn reunite(
