@@ -28,6 +28,15 @@ pub fn __next_start() -> usize {
 }
 
 /// The output of [`select_two`]: which future completed first, with its output.
+///
+/// ```
+/// use hiver_runtime::select::SelectTwoOutput;
+/// use hiver_runtime::{select_two, Runtime};
+/// let mut rt = Runtime::builder().worker_threads(1).build()?;
+/// let out = rt.block_on(select_two(std::future::pending::<()>(), async { "b" }))?;
+/// assert_eq!(out, SelectTwoOutput::Second("b"));
+/// # Ok::<(), std::io::Error>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SelectTwoOutput<A, B> {
     /// The first future completed first.
@@ -38,6 +47,16 @@ pub enum SelectTwoOutput<A, B> {
 
 /// The output of [`select_multiple`]: the index of the future that completed first, and
 /// its output.
+///
+/// ```
+/// use hiver_runtime::select::SelectMultipleOutput;
+/// use hiver_runtime::{select_multiple, Runtime};
+/// let mut rt = Runtime::builder().worker_threads(1).build()?;
+/// let futures = vec![std::future::ready(10), std::future::ready(20)];
+/// let SelectMultipleOutput::Completed(i, v) = rt.block_on(select_multiple(futures))?;
+/// assert_eq!(v, [10, 20][i]); // whichever was polled first, with its index
+/// # Ok::<(), std::io::Error>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SelectMultipleOutput<T> {
     /// The future at this index completed first.

@@ -36,10 +36,36 @@ pub struct Capabilities {
 
 impl Capabilities {
     /// `IORING_SETUP_DEFER_TASKRUN`: completions run only when the worker asks for them.
+    ///
+    /// ```
+    /// use hiver_runtime::{Capabilities, Runtime};
+    /// // `defer_wakeup` is off by default, so no ring asks for DEFER_TASKRUN.
+    /// let rt = Runtime::builder().worker_threads(1).build()?;
+    /// assert_eq!(rt.capabilities().setup_flags & Capabilities::SETUP_DEFER_TASKRUN, 0);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub const SETUP_DEFER_TASKRUN: u32 = 1 << 13;
     /// `IORING_SETUP_COOP_TASKRUN`: no interrupt per completion.
+    ///
+    /// ```
+    /// use hiver_runtime::{Capabilities, DriverType, Runtime};
+    /// let rt = Runtime::builder().worker_threads(1).build()?;
+    /// let caps = rt.capabilities();
+    /// let coop = caps.setup_flags & Capabilities::SETUP_COOP_TASKRUN != 0;
+    /// // Only an io_uring ring has setup flags.
+    /// assert!(!coop || caps.driver == DriverType::IOUring);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub const SETUP_COOP_TASKRUN: u32 = 1 << 8;
     /// `IORING_SETUP_SINGLE_ISSUER`: one thread submits.
+    ///
+    /// ```
+    /// use hiver_runtime::{Capabilities, DriverType, Runtime};
+    /// let rt = Runtime::builder().worker_threads(1).driver_type(DriverType::Epoll).build()?;
+    /// // epoll has no ring, so no setup flag at all.
+    /// assert_eq!(rt.capabilities().setup_flags & Capabilities::SETUP_SINGLE_ISSUER, 0);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub const SETUP_SINGLE_ISSUER: u32 = 1 << 12;
 
     pub(crate) fn readiness(driver: DriverType, fallback: Option<String>) -> Capabilities {

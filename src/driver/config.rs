@@ -70,6 +70,13 @@ impl DriverConfig {
     /// this class of machine, so it is opt-in; 64 operations
     /// per descriptor is far above what a stream uses (one read, one write) and bounds a
     /// datagram socket shared by many tasks.
+    ///
+    /// ```
+    /// use hiver_runtime::driver::DriverConfig;
+    /// let config = DriverConfig::builder().build();
+    /// assert_eq!(config, DriverConfig::default());
+    /// assert_eq!((config.entries(), config.max_ops_per_fd()), (256, 64));
+    /// ```
     pub fn builder() -> DriverConfigBuilder {
         DriverConfigBuilder {
             config: DriverConfig::default(),
@@ -78,33 +85,75 @@ impl DriverConfig {
 
     /// SQ size of each worker's ring (io_uring), as configured; `build()` rounds it up to a
     /// power of two and clamps it to 32768.
+    ///
+    /// ```
+    /// use hiver_runtime::driver::DriverConfig;
+    /// // As configured: the rounding happens when the runtime is built.
+    /// assert_eq!(DriverConfig::builder().entries(1000).build().entries(), 1000);
+    /// ```
     pub fn entries(&self) -> u32 {
         self.entries
     }
 
     /// Whether a submission also waits for a completion in the same kernel entry.
+    ///
+    /// ```
+    /// use hiver_runtime::driver::DriverConfig;
+    /// assert!(DriverConfig::default().submit_wait());
+    /// assert!(!DriverConfig::builder().submit_wait(false).build().submit_wait());
+    /// ```
     pub fn submit_wait(&self) -> bool {
         self.submit_wait
     }
 
     /// The first core worker threads are pinned to, if any.
+    ///
+    /// ```
+    /// use hiver_runtime::driver::DriverConfig;
+    /// assert_eq!(DriverConfig::default().cpu_affinity(), None);
+    /// assert_eq!(DriverConfig::builder().cpu_affinity(2).build().cpu_affinity(), Some(2));
+    /// ```
     pub fn cpu_affinity(&self) -> Option<usize> {
         self.cpu_affinity
     }
 
     /// Whether task wake-ups are deferred until a whole completion batch is processed
     /// (io_uring: `IORING_SETUP_DEFER_TASKRUN` where the kernel has it).
+    ///
+    /// ```
+    /// use hiver_runtime::driver::DriverConfig;
+    /// assert!(!DriverConfig::default().defer_wakeup());
+    /// assert!(DriverConfig::builder().defer_wakeup(true).build().defer_wakeup());
+    /// ```
     pub fn defer_wakeup(&self) -> bool {
         self.defer_wakeup
     }
 
     /// The most operations in flight per file descriptor.
+    ///
+    /// ```
+    /// use hiver_runtime::driver::DriverConfig;
+    /// assert_eq!(DriverConfig::default().max_ops_per_fd(), 64);
+    /// assert_eq!(DriverConfig::builder().max_ops_per_fd(8).build().max_ops_per_fd(), 8);
+    /// ```
     pub fn max_ops_per_fd(&self) -> usize {
         self.max_ops_per_fd
     }
 }
 
 /// Builds a [`DriverConfig`]; the last call of each option wins.
+///
+/// ```
+/// use hiver_runtime::driver::DriverConfig;
+/// use hiver_runtime::{Runtime, RuntimeConfig};
+/// let mut config = RuntimeConfig::default();
+/// config.worker_threads = Some(1);
+/// config.driver_io = DriverConfig::builder().entries(64).entries(128).build();
+/// assert_eq!(config.driver_io.entries(), 128); // the last call wins
+/// let rt = Runtime::builder().config(config).build()?;
+/// # drop(rt);
+/// # Ok::<(), std::io::Error>(())
+/// ```
 #[derive(Clone, Debug)]
 pub struct DriverConfigBuilder {
     config: DriverConfig,
@@ -113,6 +162,15 @@ pub struct DriverConfigBuilder {
 impl DriverConfigBuilder {
     /// SQ/CQ size (rounded up to the next power of two when the runtime is built; 0 makes
     /// `build()` of the runtime fail with `InvalidInput`).
+    ///
+    /// ```
+    /// use hiver_runtime::driver::DriverConfig;
+    /// use hiver_runtime::{Runtime, RuntimeConfig};
+    /// let mut config = RuntimeConfig::default();
+    /// config.driver_io = DriverConfig::builder().entries(0).build();
+    /// let err = Runtime::builder().config(config).build().unwrap_err();
+    /// assert_eq!(err.kind(), std::io::ErrorKind::InvalidInput);
+    /// ```
     pub fn entries(mut self, entries: u32) -> Self {
         self.config.entries = entries;
         self
@@ -121,12 +179,24 @@ impl DriverConfigBuilder {
     /// Submit and wait for a completion in one kernel entry: a worker that runs out of
     /// tasks hands its queued operations to the kernel in the same `io_uring_enter` that
     /// waits. Off: it submits them right after its tasks ran, then enters again to wait.
+    ///
+    /// ```
+    /// use hiver_runtime::driver::DriverConfig;
+    /// let config = DriverConfig::builder().submit_wait(false).build();
+    /// assert!(!config.submit_wait());
+    /// ```
     pub fn submit_wait(mut self, on: bool) -> Self {
         self.config.submit_wait = on;
         self
     }
 
     /// Pins worker `i` to core `(core + i) % cores`.
+    ///
+    /// ```
+    /// use hiver_runtime::driver::DriverConfig;
+    /// let config = DriverConfig::builder().cpu_affinity(0).build();
+    /// assert_eq!(config.cpu_affinity(), Some(0));
+    /// ```
     pub fn cpu_affinity(mut self, core: usize) -> Self {
         self.config.cpu_affinity = Some(core);
         self
@@ -135,6 +205,12 @@ impl DriverConfigBuilder {
     /// Defer task wake-ups to the end of each completion batch, and ask io_uring for
     /// `IORING_SETUP_DEFER_TASKRUN` (completions are then processed only when the worker
     /// enters the kernel to wait for them).
+    ///
+    /// ```
+    /// use hiver_runtime::driver::DriverConfig;
+    /// let config = DriverConfig::builder().defer_wakeup(true).build();
+    /// assert!(config.defer_wakeup());
+    /// ```
     pub fn defer_wakeup(mut self, on: bool) -> Self {
         self.config.defer_wakeup = on;
         self
@@ -142,12 +218,24 @@ impl DriverConfigBuilder {
 
     /// Cap of io_uring operations in flight per file descriptor: excess ones wait for room,
     /// none fail (0 counts as 1). A cancelled operation counts until its final completion.
+    ///
+    /// ```
+    /// use hiver_runtime::driver::DriverConfig;
+    /// let config = DriverConfig::builder().max_ops_per_fd(4).build();
+    /// assert_eq!(config.max_ops_per_fd(), 4);
+    /// ```
     pub fn max_ops_per_fd(mut self, n: usize) -> Self {
         self.config.max_ops_per_fd = n;
         self
     }
 
     /// The configuration.
+    ///
+    /// ```
+    /// use hiver_runtime::driver::DriverConfig;
+    /// let config = DriverConfig::builder().entries(512).submit_wait(false).build();
+    /// assert_eq!((config.entries(), config.submit_wait()), (512, false));
+    /// ```
     pub fn build(self) -> DriverConfig {
         self.config
     }

@@ -109,6 +109,12 @@ impl Builder {
     }
 
     /// Number of worker threads (default: the available parallelism).
+    ///
+    /// ```
+    /// let rt = hiver_runtime::Runtime::builder().worker_threads(3).build()?;
+    /// assert_eq!(rt.worker_threads(), 3);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn worker_threads(mut self, n: usize) -> Self {
         self.config.worker_threads = Some(n);
         self
@@ -116,18 +122,47 @@ impl Builder {
 
     /// Capacity of each worker's local run queue (default 256); tasks beyond it go to an
     /// overflow list, never lost.
+    ///
+    /// ```
+    /// use hiver_runtime::{spawn, Runtime};
+    /// let mut rt = Runtime::builder().worker_threads(1).queue_size(4).build()?;
+    /// let sum = rt.block_on(async {
+    ///     let handles: Vec<_> = (0..32u64).map(|i| spawn(async move { i })).collect();
+    ///     let mut sum = 0;
+    ///     for h in handles {
+    ///         sum += h.await.unwrap();
+    ///     }
+    ///     sum
+    /// })?;
+    /// assert_eq!(sum, (0..32).sum()); // none lost to the overflow
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn queue_size(mut self, n: usize) -> Self {
         self.config.queue_size = n;
         self
     }
 
     /// Worker thread name prefix (default `hiver-worker`): threads are `<prefix>-<index>`.
+    ///
+    /// ```
+    /// let mut rt = hiver_runtime::Runtime::builder().worker_threads(1).thread_name("web").build()?;
+    /// let h = rt.spawn(async { std::thread::current().name().map(String::from) });
+    /// assert_eq!(rt.block_on(h)??.as_deref(), Some("web-0"));
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn thread_name(mut self, prefix: impl Into<String>) -> Self {
         self.config.thread_name = prefix.into();
         self
     }
 
     /// Which I/O driver (default [`DriverType::Auto`]).
+    ///
+    /// ```
+    /// use hiver_runtime::{DriverType, Runtime};
+    /// let rt = Runtime::builder().worker_threads(1).driver_type(DriverType::Epoll).build()?;
+    /// assert_eq!(rt.driver_type(), DriverType::Epoll);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn driver_type(mut self, t: DriverType) -> Self {
         self.config.driver_type = t;
         self
@@ -135,42 +170,112 @@ impl Builder {
 
     /// I/O queue depth: SQ entries of each worker's ring (default 256; rounded up to a
     /// power of two, clamped to 32768; 0 is an error at `build()`).
+    ///
+    /// ```
+    /// use hiver_runtime::Runtime;
+    /// let rt = Runtime::builder().worker_threads(1).io_entries(100).build()?;
+    /// let sq = rt.capabilities().sq_entries;
+    /// assert!(sq == 0 || sq == 128); // no ring (epoll, kqueue), or rounded up
+    /// let err = Runtime::builder().io_entries(0).build().unwrap_err();
+    /// assert_eq!(err.kind(), std::io::ErrorKind::InvalidInput);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn io_entries(mut self, n: u32) -> Self {
         self.config.driver_io.entries = n;
         self
     }
 
     /// Whether idle workers sleep in their driver (default true) or spin.
+    ///
+    /// ```
+    /// let mut rt = hiver_runtime::Runtime::builder().worker_threads(1).enable_parking(false).build()?;
+    /// let h = rt.spawn(async { 1 + 1 });
+    /// assert_eq!(rt.block_on(h)??, 2);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn enable_parking(mut self, on: bool) -> Self {
         self.config.enable_parking = on;
         self
     }
 
     /// Upper bound on one park (default: none, an idle worker sleeps until an event).
+    ///
+    /// ```
+    /// use hiver_runtime::{sleep, Duration, Runtime};
+    /// let builder = Runtime::builder().worker_threads(1);
+    /// let mut rt = builder.park_timeout(Duration::from_millis(1)).build()?;
+    /// rt.block_on(sleep(Duration::from_millis(20)))?;
+    /// // The idle worker woke up at least every millisecond, and parked again.
+    /// assert!(rt.metrics().workers()[0].parks >= 2);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn park_timeout(mut self, d: Duration) -> Self {
         self.config.park_timeout = Some(d);
         self
     }
 
     /// Most threads of the blocking pool (default 512): jobs beyond them wait.
+    ///
+    /// ```
+    /// use hiver_runtime::{spawn_blocking, Runtime};
+    /// let mut rt = Runtime::builder().worker_threads(1).max_blocking_threads(1).build()?;
+    /// let (a, b) = rt.block_on(async {
+    ///     let (a, b) = (spawn_blocking(|| 1), spawn_blocking(|| 2)); // b waits for a's thread
+    ///     (a.await.unwrap(), b.await.unwrap())
+    /// })?;
+    /// assert_eq!(a + b, 3);
+    /// assert_eq!(rt.metrics().blocking_threads(), 1);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn max_blocking_threads(mut self, n: usize) -> Self {
         self.config.max_blocking_threads = n;
         self
     }
 
     /// How long an idle blocking-pool thread lingers before it exits (default 10 s).
+    ///
+    /// ```
+    /// use hiver_runtime::{spawn_blocking, Duration, Runtime};
+    /// let builder = Runtime::builder().worker_threads(1);
+    /// let mut rt = builder.blocking_keep_alive(Duration::from_millis(10)).build()?;
+    /// rt.block_on(async { spawn_blocking(|| ()).await })??;
+    /// for _ in 0..500 {
+    ///     if rt.metrics().blocking_threads() == 0 { break; }
+    ///     std::thread::sleep(Duration::from_millis(10));
+    /// }
+    /// assert_eq!(rt.metrics().blocking_threads(), 0); // the idle thread exited
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn blocking_keep_alive(mut self, d: Duration) -> Self {
         self.config.blocking_keep_alive = d;
         self
     }
 
     /// Replaces the whole configuration.
+    ///
+    /// ```
+    /// use hiver_runtime::{Runtime, RuntimeConfig};
+    /// let mut config = RuntimeConfig::default();
+    /// config.worker_threads = Some(2);
+    /// let rt = Runtime::builder().worker_threads(8).config(config).build()?;
+    /// assert_eq!(rt.worker_threads(), 2); // the config replaced the earlier call
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn config(mut self, config: RuntimeConfig) -> Self {
         self.config = config;
         self
     }
 
     /// Starts the workers, each with its own driver.
+    ///
+    /// ```
+    /// use hiver_runtime::Runtime;
+    /// let mut rt = Runtime::builder().worker_threads(1).build()?;
+    /// assert_eq!(rt.block_on(async { 6 * 7 })?, 42);
+    /// let err = Runtime::builder().worker_threads(0).build().unwrap_err();
+    /// assert_eq!(err.kind(), std::io::ErrorKind::InvalidInput);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     ///
     /// # Errors
     ///

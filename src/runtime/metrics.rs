@@ -113,6 +113,16 @@ impl Counters {
 }
 
 /// A snapshot of every worker's counters, from [`Runtime::metrics`](crate::Runtime::metrics).
+///
+/// ```
+/// let mut rt = hiver_runtime::Runtime::builder().worker_threads(2).build()?;
+/// let h = rt.spawn(async { 1 });
+/// rt.block_on(h)??;
+/// let m: hiver_runtime::RuntimeMetrics = rt.metrics();
+/// assert_eq!(m.workers().len(), 2);
+/// assert!(m.total_polls() >= 1);
+/// # Ok::<(), std::io::Error>(())
+/// ```
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct RuntimeMetrics {
     pub(crate) workers: Vec<WorkerMetrics>,
@@ -121,16 +131,44 @@ pub struct RuntimeMetrics {
 
 impl RuntimeMetrics {
     /// One entry per worker thread, by index.
+    ///
+    /// ```
+    /// let mut rt = hiver_runtime::Runtime::builder().worker_threads(2).build()?;
+    /// let h = rt.spawn(async {});
+    /// rt.block_on(h)??;
+    /// let m = rt.metrics();
+    /// assert_eq!(m.workers().len(), 2);
+    /// assert_eq!(m.workers().iter().map(|w| w.spawned).sum::<u64>(), 1);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn workers(&self) -> &[WorkerMetrics] {
         &self.workers
     }
 
     /// Threads of the blocking pool (`spawn_blocking`) alive when the snapshot was taken.
+    ///
+    /// ```
+    /// let mut rt = hiver_runtime::Runtime::builder().worker_threads(1).build()?;
+    /// assert_eq!(rt.metrics().blocking_threads(), 0);
+    /// rt.block_on(async { hiver_runtime::spawn_blocking(|| ()).await })??;
+    /// assert_eq!(rt.metrics().blocking_threads(), 1); // idle, kept alive for reuse
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn blocking_threads(&self) -> usize {
         self.blocking_threads
     }
 
     /// Polls summed over the workers.
+    ///
+    /// ```
+    /// let mut rt = hiver_runtime::Runtime::builder().worker_threads(2).build()?;
+    /// let h = rt.spawn(async { hiver_runtime::yield_now().await });
+    /// rt.block_on(h)??;
+    /// let m = rt.metrics();
+    /// assert!(m.total_polls() >= 2); // the task yielded once
+    /// assert_eq!(m.total_polls(), m.workers().iter().map(|w| w.polls).sum::<u64>());
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn total_polls(&self) -> u64 {
         self.workers.iter().map(|w| w.polls).sum()
     }

@@ -107,6 +107,13 @@ impl Runtime {
     /// A runtime with the default settings: one worker per available core, the best
     /// driver this platform offers.
     ///
+    /// ```
+    /// let mut rt = hiver_runtime::Runtime::new()?;
+    /// assert!(rt.worker_threads() >= 1);
+    /// assert_eq!(rt.block_on(async { 1 + 1 })?, 2);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    ///
     /// # Errors
     ///
     /// As [`Builder::build`].
@@ -115,6 +122,12 @@ impl Runtime {
     }
 
     /// A builder with every option of the guide.
+    ///
+    /// ```
+    /// let rt = hiver_runtime::Runtime::builder().worker_threads(2).build()?;
+    /// assert_eq!(rt.worker_threads(), 2);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn builder() -> Builder {
         Builder::new()
     }
@@ -211,22 +224,53 @@ impl Runtime {
     }
 
     /// The driver the workers run (after `Auto` resolved it).
+    ///
+    /// ```
+    /// use hiver_runtime::{DriverType, Runtime};
+    /// let rt = Runtime::builder().worker_threads(1).driver_type(DriverType::Auto).build()?;
+    /// assert_ne!(rt.driver_type(), DriverType::Auto);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn driver_type(&self) -> DriverType {
         self.handle.driver
     }
 
     /// What the kernel offered and the runtime chose: driver, io_uring setup flags and
     /// features, ring sizes, and why `Auto` fell back, if it did.
+    ///
+    /// ```
+    /// use hiver_runtime::{DriverType, Runtime};
+    /// let rt = Runtime::builder().worker_threads(1).build()?;
+    /// let caps = rt.capabilities();
+    /// assert_eq!(caps.driver, rt.driver_type());
+    /// if caps.driver == DriverType::IOUring {
+    ///     assert!(caps.sq_entries.is_power_of_two());
+    /// }
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn capabilities(&self) -> Capabilities {
         self.handle.capabilities.clone()
     }
 
     /// Number of worker threads.
+    ///
+    /// ```
+    /// let rt = hiver_runtime::Runtime::builder().worker_threads(3).build()?;
+    /// assert_eq!(rt.worker_threads(), 3);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn worker_threads(&self) -> usize {
         self.handle.workers.len()
     }
 
     /// The workers' counters, and the blocking pool's threads.
+    ///
+    /// ```
+    /// let rt = hiver_runtime::Runtime::builder().worker_threads(2).build()?;
+    /// let m = rt.metrics();
+    /// assert_eq!(m.workers().len(), rt.worker_threads());
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn metrics(&self) -> RuntimeMetrics {
         RuntimeMetrics {
             blocking_threads: self.handle.blocking.threads(),
@@ -337,6 +381,17 @@ impl Runtime {
 
     /// Runs `future` to completion on the calling thread, running its `spawn_local` tasks
     /// alongside; `spawn`ed tasks run on the workers.
+    ///
+    /// ```
+    /// use hiver_runtime::{spawn_local, Runtime};
+    /// let mut rt = Runtime::builder().worker_threads(1).build()?;
+    /// let n = rt.block_on(async {
+    ///     let local = std::rc::Rc::new(20); // not Send: runs on this thread
+    ///     spawn_local(async move { *local + 1 }).await.unwrap()
+    /// })?;
+    /// assert_eq!(n, 21);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     ///
     /// # Errors
     ///

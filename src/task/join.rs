@@ -73,6 +73,19 @@ impl<T> JoinHandle<T> {
     }
 
     /// Whether the task has finished (completed, panicked or been cancelled).
+    ///
+    /// ```
+    /// # hiver_runtime::Runtime::builder().worker_threads(1).build()?.block_on(async {
+    /// let idle = hiver_runtime::spawn(std::future::pending::<()>());
+    /// assert!(!idle.is_finished());
+    /// let h = hiver_runtime::spawn(async { 1 });
+    /// while !h.is_finished() {
+    ///     hiver_runtime::yield_now().await;
+    /// }
+    /// assert_eq!(h.await.unwrap(), 1);
+    /// # })?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn is_finished(&self) -> bool {
         self.raw.header().state.load().has(super::state::COMPLETE)
     }
@@ -101,6 +114,15 @@ enum Repr {
 
 /// Why a task produced no output: it panicked, or it was cancelled (aborted, or dropped
 /// at runtime shutdown).
+///
+/// ```
+/// # hiver_runtime::Runtime::builder().worker_threads(1).build()?.block_on(async {
+/// let err = hiver_runtime::spawn(async { panic!("boom") }).await.unwrap_err();
+/// assert!(err.is_panic());
+/// assert_eq!(err.to_string(), "task panicked with message \"boom\"");
+/// # })?;
+/// # Ok::<(), std::io::Error>(())
+/// ```
 pub struct JoinError {
     repr: Repr,
 }
@@ -119,16 +141,42 @@ impl JoinError {
     }
 
     /// Whether the task was cancelled.
+    ///
+    /// ```
+    /// # hiver_runtime::Runtime::builder().worker_threads(1).build()?.block_on(async {
+    /// let h = hiver_runtime::spawn(std::future::pending::<()>());
+    /// h.abort();
+    /// assert!(h.await.unwrap_err().is_cancelled());
+    /// # })?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn is_cancelled(&self) -> bool {
         matches!(self.repr, Repr::Cancelled)
     }
 
     /// Whether the task panicked.
+    ///
+    /// ```
+    /// # hiver_runtime::Runtime::builder().worker_threads(1).build()?.block_on(async {
+    /// let err = hiver_runtime::spawn(async { panic!("boom") }).await.unwrap_err();
+    /// assert!(err.is_panic() && !err.is_cancelled());
+    /// # })?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn is_panic(&self) -> bool {
         matches!(self.repr, Repr::Panic(_))
     }
 
     /// The panic payload, to resume the panic with `std::panic::resume_unwind`.
+    ///
+    /// ```
+    /// # hiver_runtime::Runtime::builder().worker_threads(1).build()?.block_on(async {
+    /// let err = hiver_runtime::spawn(async { std::panic::panic_any(42u32) }).await.unwrap_err();
+    /// let payload = err.into_panic();
+    /// assert_eq!(payload.downcast_ref::<u32>(), Some(&42));
+    /// # })?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     ///
     /// # Panics
     ///
@@ -139,6 +187,16 @@ impl JoinError {
     }
 
     /// The panic payload, or the error back when the task was cancelled.
+    ///
+    /// ```
+    /// # hiver_runtime::Runtime::builder().worker_threads(1).build()?.block_on(async {
+    /// let h = hiver_runtime::spawn(std::future::pending::<()>());
+    /// h.abort();
+    /// let err = h.await.unwrap_err().try_into_panic().unwrap_err(); // cancelled: no payload
+    /// assert!(err.is_cancelled());
+    /// # })?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     ///
     /// # Errors
     ///

@@ -119,41 +119,99 @@ pub struct Instant(std::time::Instant);
 
 impl Instant {
     /// Now: the runtime's clock inside a runtime (paused under test), else the real one.
+    ///
+    /// ```
+    /// use hiver_runtime::Instant;
+    /// let a = Instant::now();
+    /// let b = Instant::now();
+    /// assert!(b >= a); // monotonic
+    /// ```
     pub fn now() -> Instant {
         Instant(context::current().map_or_else(std::time::Instant::now, |c| c.handle.clock.now()))
     }
 
     /// Wraps a standard instant.
+    ///
+    /// ```
+    /// let std_now = std::time::Instant::now();
+    /// let i = hiver_runtime::Instant::from_std(std_now);
+    /// assert_eq!(i.into_std(), std_now);
+    /// ```
     pub fn from_std(i: std::time::Instant) -> Instant {
         Instant(i)
     }
 
     /// The standard instant.
+    ///
+    /// ```
+    /// use hiver_runtime::{Duration, Instant};
+    /// let deadline = Instant::now() + Duration::from_secs(1);
+    /// let std_deadline: std::time::Instant = deadline.into_std();
+    /// assert!(std_deadline > std::time::Instant::now());
+    /// ```
     pub fn into_std(self) -> std::time::Instant {
         self.0
     }
 
     /// Time passed since this instant (zero if it is in the future).
+    ///
+    /// ```
+    /// use hiver_runtime::{Duration, Instant};
+    /// let start = Instant::now();
+    /// std::thread::sleep(Duration::from_millis(5));
+    /// assert!(start.elapsed() >= Duration::from_millis(5));
+    /// assert_eq!((Instant::now() + Duration::from_secs(60)).elapsed(), Duration::ZERO);
+    /// ```
     pub fn elapsed(&self) -> Duration {
         Instant::now().saturating_duration_since(*self)
     }
 
     /// `self - earlier`, or zero if `earlier` is later.
+    ///
+    /// ```
+    /// use hiver_runtime::{Duration, Instant};
+    /// let a = Instant::now();
+    /// let b = a + Duration::from_millis(5);
+    /// assert_eq!(b.saturating_duration_since(a), Duration::from_millis(5));
+    /// assert_eq!(a.saturating_duration_since(b), Duration::ZERO);
+    /// ```
     pub fn saturating_duration_since(&self, earlier: Instant) -> Duration {
         self.0.saturating_duration_since(earlier.0)
     }
 
     /// `self - earlier`, or `None` if `earlier` is later.
+    ///
+    /// ```
+    /// use hiver_runtime::{Duration, Instant};
+    /// let a = Instant::now();
+    /// let b = a + Duration::from_millis(5);
+    /// assert_eq!(b.checked_duration_since(a), Some(Duration::from_millis(5)));
+    /// assert_eq!(a.checked_duration_since(b), None);
+    /// ```
     pub fn checked_duration_since(&self, earlier: Instant) -> Option<Duration> {
         self.0.checked_duration_since(earlier.0)
     }
 
     /// `self + d`, or `None` on overflow.
+    ///
+    /// ```
+    /// use hiver_runtime::{Duration, Instant};
+    /// let a = Instant::now();
+    /// assert_eq!(a.checked_add(Duration::from_secs(1)), Some(a + Duration::from_secs(1)));
+    /// assert_eq!(a.checked_add(Duration::MAX), None);
+    /// ```
     pub fn checked_add(&self, d: Duration) -> Option<Instant> {
         self.0.checked_add(d).map(Instant)
     }
 
     /// `self - d`, or `None` on overflow.
+    ///
+    /// ```
+    /// use hiver_runtime::{Duration, Instant};
+    /// let b = Instant::now() + Duration::from_millis(5);
+    /// assert_eq!(b.checked_sub(Duration::from_millis(5)), Some(b - Duration::from_millis(5)));
+    /// assert_eq!(b.checked_sub(Duration::MAX), None);
+    /// ```
     pub fn checked_sub(&self, d: Duration) -> Option<Instant> {
         self.0.checked_sub(d).map(Instant)
     }

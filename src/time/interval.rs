@@ -43,6 +43,18 @@ pub fn interval(period: Duration) -> Interval {
 }
 
 /// The timer of [`interval`].
+///
+/// ```
+/// use hiver_runtime::{interval, Duration, Interval, Runtime};
+/// let mut rt = Runtime::builder().worker_threads(1).build()?;
+/// rt.block_on(async {
+///     let mut every: Interval = interval(Duration::from_millis(20));
+///     let first = every.tick().await; // at once
+///     let second = every.tick().await;
+///     assert_eq!(second - first, Duration::from_millis(20));
+/// })?;
+/// # Ok::<(), std::io::Error>(())
+/// ```
 #[derive(Debug)]
 pub struct Interval {
     start: Instant,
@@ -53,11 +65,36 @@ pub struct Interval {
 
 impl Interval {
     /// Completes at the next tick and returns its scheduled time.
+    ///
+    /// ```
+    /// use hiver_runtime::{interval, Duration, Instant, Runtime};
+    /// let mut rt = Runtime::builder().worker_threads(1).build()?;
+    /// rt.block_on(async {
+    ///     let before = Instant::now();
+    ///     let mut every = interval(Duration::from_secs(3600));
+    ///     let first = every.tick().await; // the first tick completes at once
+    ///     assert!(first >= before && first.elapsed() < Duration::from_secs(3600));
+    /// })?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub async fn tick(&mut self) -> Instant {
         poll_fn(|cx| self.poll_tick(cx)).await
     }
 
     /// Polls for the next tick.
+    ///
+    /// ```
+    /// use hiver_runtime::{interval, Duration, Runtime};
+    /// use std::task::{Context, Waker};
+    /// let mut rt = Runtime::builder().worker_threads(1).build()?;
+    /// rt.block_on(async {
+    ///     let mut every = interval(Duration::from_secs(3600));
+    ///     let mut cx = Context::from_waker(Waker::noop());
+    ///     assert!(every.poll_tick(&mut cx).is_ready()); // the first tick is due at once
+    ///     assert!(every.poll_tick(&mut cx).is_pending()); // the next one is an hour away
+    /// })?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn poll_tick(&mut self, cx: &mut Context<'_>) -> Poll<Instant> {
         if self.next > Instant::now() && Pin::new(&mut self.sleep).poll(cx).is_pending() {
             return Poll::Pending;
@@ -78,6 +115,12 @@ impl Interval {
     }
 
     /// The period.
+    ///
+    /// ```
+    /// use hiver_runtime::{interval, Duration};
+    /// let every = interval(Duration::from_millis(250));
+    /// assert_eq!(every.period(), Duration::from_millis(250));
+    /// ```
     pub fn period(&self) -> Duration {
         self.period
     }

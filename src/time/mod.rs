@@ -37,6 +37,21 @@ pub fn pause() {
 
 /// Lets the clock of the current runtime run again from where it stands.
 ///
+/// ```
+/// use hiver_runtime::{sleep, time, Duration, Instant, Runtime};
+/// let mut rt = Runtime::builder().worker_threads(1).build()?;
+/// rt.block_on(async {
+///     time::pause();
+///     let t0 = Instant::now();
+///     hiver_runtime::yield_now().await;
+///     assert_eq!(Instant::now(), t0); // paused: time stands still
+///     time::resume();
+///     sleep(Duration::from_millis(5)).await;
+///     assert!(Instant::now() > t0); // running again
+/// })?;
+/// # Ok::<(), std::io::Error>(())
+/// ```
+///
 /// # Panics
 ///
 /// Outside a hiver runtime.

@@ -63,6 +63,18 @@ pub fn sleep_until(deadline: Instant) -> Sleep {
 ///
 /// Its timer lives in the wheel of the worker that polls it; if the future moves to
 /// another worker, the timer moves with it at the next poll.
+///
+/// ```
+/// use hiver_runtime::{sleep, Duration, Instant, Runtime, Sleep};
+/// let mut rt = Runtime::builder().worker_threads(1).build()?;
+/// rt.block_on(async {
+///     let timer: Sleep = sleep(Duration::from_millis(5));
+///     let deadline = timer.deadline();
+///     timer.await;
+///     assert!(Instant::now() >= deadline);
+/// })?;
+/// # Ok::<(), std::io::Error>(())
+/// ```
 #[derive(Debug)]
 pub struct Sleep {
     deadline: Instant,
@@ -96,11 +108,24 @@ impl Sleep {
     }
 
     /// The deadline.
+    ///
+    /// ```
+    /// use hiver_runtime::{sleep, Duration, Instant};
+    /// let before = Instant::now();
+    /// let s = sleep(Duration::from_secs(60));
+    /// assert!(s.deadline() >= before + Duration::from_secs(60));
+    /// ```
     pub fn deadline(&self) -> Instant {
         self.deadline
     }
 
     /// Whether the deadline has passed.
+    ///
+    /// ```
+    /// use hiver_runtime::{sleep, sleep_until, Duration, Instant};
+    /// assert!(!sleep(Duration::from_secs(60)).is_elapsed());
+    /// assert!(sleep_until(Instant::now()).is_elapsed());
+    /// ```
     pub fn is_elapsed(&self) -> bool {
         Instant::now() >= self.deadline
     }

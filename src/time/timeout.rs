@@ -9,6 +9,16 @@ use std::time::Duration;
 use super::sleep::sleep;
 
 /// The error of a [`timeout`] whose deadline passed first.
+///
+/// ```
+/// use hiver_runtime::{timeout, Duration, Elapsed, Runtime};
+/// let mut rt = Runtime::builder().worker_threads(1).build()?;
+/// let r = rt.block_on(timeout(Duration::from_millis(1), std::future::pending::<()>()))?;
+/// let err: Elapsed = r.unwrap_err();
+/// assert_eq!(err.to_string(), "deadline has elapsed");
+/// assert_eq!(std::io::Error::from(err).kind(), std::io::ErrorKind::TimedOut);
+/// # Ok::<(), std::io::Error>(())
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Elapsed(());
 
