@@ -179,76 +179,12 @@ pub(crate) async fn join2<A: Future, B: Future>(a: A, b: B) -> (A::Output, B::Ou
     .await
 }
 
-/// The soft and hard `RLIMIT_NOFILE`.
 #[cfg(target_os = "linux")]
-pub(crate) fn nofile() -> (u64, u64) {
-    let mut r = libc::rlimit {
-        rlim_cur: 0,
-        rlim_max: 0,
-    };
-    // SAFETY: `r` is a live, writable rlimit for the duration of the call.
-    let rc = unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut r) };
-    assert_eq!(rc, 0, "getrlimit: {}", io::Error::last_os_error());
-    (r.rlim_cur, r.rlim_max)
-}
-
-/// Sets the soft `RLIMIT_NOFILE` to `soft` (the hard limit unchanged).
+#[path = "../common/nofile.rs"]
+mod nofile;
 #[cfg(target_os = "linux")]
-pub(crate) fn set_nofile_soft(soft: u64) -> io::Result<()> {
-    let (_, hard) = nofile();
-    let r = libc::rlimit {
-        rlim_cur: soft,
-        rlim_max: hard,
-    };
-    // SAFETY: `r` is a live rlimit for the duration of the call; the kernel only reads it.
-    let rc = unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &r) };
-    if rc == 0 {
-        Ok(())
-    } else {
-        Err(io::Error::last_os_error())
-    }
-}
-
-/// Puts the soft `RLIMIT_NOFILE` back as it was when made, when dropped (a failing test
-/// included).
-#[cfg(target_os = "linux")]
-pub(crate) struct NofileGuard {
-    soft: u64,
-}
-
-#[cfg(target_os = "linux")]
-impl NofileGuard {
-    /// Remembers the current soft limit.
-    pub(crate) fn new() -> NofileGuard {
-        NofileGuard { soft: nofile().0 }
-    }
-}
-
-#[cfg(target_os = "linux")]
-impl Drop for NofileGuard {
-    fn drop(&mut self) {
-        let restored = set_nofile_soft(self.soft);
-        if !std::thread::panicking() {
-            restored.expect("restore RLIMIT_NOFILE");
-        }
-    }
-}
-
-/// Raises the soft `RLIMIT_NOFILE` to at least `min` (within the hard limit); the guard
-/// puts it back.
-#[cfg(target_os = "linux")]
-pub(crate) fn raise_nofile(min: u64) -> NofileGuard {
-    let guard = NofileGuard::new();
-    let (soft, hard) = nofile();
-    if soft < min {
-        assert!(
-            hard >= min,
-            "RLIMIT_NOFILE hard limit {hard} is below the {min} this test needs"
-        );
-        set_nofile_soft(min).expect("raise RLIMIT_NOFILE");
-    }
-    guard
-}
+#[allow(unused_imports)] // not every binary that includes this file uses them
+pub(crate) use nofile::{nofile, raise_nofile, set_nofile_soft, NofileGuard};
 
 /// Runs `body` on a fresh runtime of `driver` with `workers` workers, bounded by
 /// [`DEADLINE`], and checks that no descriptor leaked: counted before the runtime is made

@@ -3,7 +3,6 @@
 #![allow(dead_code)] // not every case uses every helper
 
 use std::future::{poll_fn, Future};
-use std::io;
 use std::pin::Pin;
 use std::sync::mpsc;
 use std::sync::{Mutex, MutexGuard, Once};
@@ -105,61 +104,9 @@ pub(crate) fn quiet_intended_panics() {
     });
 }
 
-/// The soft and hard `RLIMIT_NOFILE`.
-pub(crate) fn nofile() -> (u64, u64) {
-    let mut r = libc::rlimit {
-        rlim_cur: 0,
-        rlim_max: 0,
-    };
-    // SAFETY: `r` is a live, writable rlimit for the duration of the call.
-    let rc = unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut r) };
-    assert_eq!(rc, 0, "getrlimit: {}", io::Error::last_os_error());
-    (r.rlim_cur, r.rlim_max)
-}
-
-fn set_nofile_soft(soft: u64) -> io::Result<()> {
-    let (_, hard) = nofile();
-    let r = libc::rlimit {
-        rlim_cur: soft,
-        rlim_max: hard,
-    };
-    // SAFETY: `r` is a live rlimit for the duration of the call; the kernel only reads it.
-    let rc = unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &r) };
-    if rc == 0 {
-        Ok(())
-    } else {
-        Err(io::Error::last_os_error())
-    }
-}
-
-/// Puts the soft `RLIMIT_NOFILE` back when dropped (a failing test included).
-pub(crate) struct NofileGuard {
-    soft: u64,
-}
-
-impl Drop for NofileGuard {
-    fn drop(&mut self) {
-        let restored = set_nofile_soft(self.soft);
-        if !std::thread::panicking() {
-            restored.expect("restore RLIMIT_NOFILE");
-        }
-    }
-}
-
-/// Raises the soft `RLIMIT_NOFILE` to at least `min` (within the hard limit); the guard
-/// puts it back.
-pub(crate) fn raise_nofile(min: u64) -> NofileGuard {
-    let (soft, hard) = nofile();
-    let guard = NofileGuard { soft };
-    if soft < min {
-        assert!(
-            hard >= min,
-            "RLIMIT_NOFILE hard limit {hard} is below the {min} this test needs"
-        );
-        set_nofile_soft(min).expect("raise RLIMIT_NOFILE");
-    }
-    guard
-}
+#[path = "../common/nofile.rs"]
+mod nofile;
+pub(crate) use nofile::raise_nofile;
 
 /// Debug builds run smaller counts (the figures come from the release soak program).
 pub(crate) fn scaled(release: u64, debug: u64) -> u64 {
