@@ -81,6 +81,7 @@ impl Mapping {
     }
 
     fn from_raw(ptr: *mut std::ffi::c_void, len: usize) -> Mapping {
+        tsan::mapped();
         Mapping {
             // mmap never returns null on success (MAP_FIXED is not used).
             ptr: NonNull::new(ptr.cast::<u8>()).unwrap_or(NonNull::dangling()),
@@ -113,10 +114,52 @@ impl Mapping {
 
 impl Drop for Mapping {
     fn drop(&mut self) {
+        tsan::unmapping();
         // SAFETY: the range is the one mmap returned, unmapped only here, and every view
         // into it was dropped before (owners order their fields so).
         let r = unsafe { mm::munmap(self.ptr.as_ptr().cast(), self.len) };
         debug_assert!(r.is_ok(), "munmap of a ring mapping failed: {r:?}");
+    }
+}
+
+/// ThreadSanitizer annotations for the raw `mmap`/`munmap` syscalls.
+///
+/// TSan learns about mappings through its libc interceptors, which rustix's raw syscalls
+/// bypass: when a ring is unmapped and a later ring is mapped at the same address by
+/// another thread, TSan still holds the old ring's writes in its shadow memory and reports
+/// the new owner's first SQE write as a race. The kernel orders the two (the `munmap`
+/// returned before the `mmap` could hand the range out again); these calls tell TSan so,
+/// through one process-wide synchronisation address. Built only with `--cfg hiver_tsan`
+/// (the `.ci/run tsan` stage); elsewhere they are empty.
+mod tsan {
+    #[cfg(hiver_tsan)]
+    static UNMAP_SYNC: u8 = 0;
+
+    #[cfg(hiver_tsan)]
+    unsafe extern "C" {
+        fn __tsan_acquire(addr: *mut std::ffi::c_void);
+        fn __tsan_release(addr: *mut std::ffi::c_void);
+    }
+
+    /// Called before `munmap`: everything this thread wrote into the mapping happens
+    /// before any later mapping of the range.
+    pub(super) fn unmapping() {
+        #[cfg(hiver_tsan)]
+        // SAFETY: the TSan runtime is linked in whenever `hiver_tsan` is set (the CI stage
+        // sets it only with `-Zsanitizer=thread`); the address is a live static that TSan
+        // uses as a key and never dereferences as data.
+        unsafe {
+            __tsan_release(std::ptr::addr_of!(UNMAP_SYNC).cast_mut().cast())
+        };
+    }
+
+    /// Called after `mmap` succeeded: the new range starts after every earlier unmap.
+    pub(super) fn mapped() {
+        #[cfg(hiver_tsan)]
+        // SAFETY: as in `unmapping`.
+        unsafe {
+            __tsan_acquire(std::ptr::addr_of!(UNMAP_SYNC).cast_mut().cast())
+        };
     }
 }
 
