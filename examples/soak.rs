@@ -26,6 +26,8 @@
 //!
 //! Exit status: 0 if every case passed, 1 if one failed, 2 for a bad flag.
 
+#[path = "../tests/common/fds.rs"]
+mod fds;
 #[path = "../tests/reliability/load.rs"]
 mod load;
 
@@ -38,9 +40,10 @@ use std::time::{Duration, Instant};
 use hiver_runtime::io::TcpListener;
 use hiver_runtime::{spawn, spawn_on, DriverType, Runtime};
 
+use fds::open_fds;
 use load::{
-    churn, echo_client, open_fds, rss_kib, serve_echo, slow_client, std_pinger, timer_storm,
-    Budget, EchoStats, Histogram,
+    churn, echo_client, rss_kib, serve_echo, slow_client, std_pinger, timer_storm, Budget,
+    EchoStats, Histogram,
 };
 
 #[derive(Clone, Debug)]

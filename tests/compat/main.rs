@@ -7,6 +7,8 @@
 
 #[path = "../common/drivers.rs"]
 mod drivers;
+#[path = "../common/fds.rs"]
+mod fds;
 #[path = "../net/support.rs"]
 mod support;
 

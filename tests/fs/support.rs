@@ -13,11 +13,7 @@ use std::time::Duration;
 use hiver_runtime::{DriverType, RuntimeMetrics};
 
 pub(crate) use crate::drivers::drivers;
-
-/// Descriptors open in this process now.
-pub(crate) fn open_fds() -> usize {
-    std::fs::read_dir("/proc/self/fd").map_or(0, |d| d.count())
-}
+pub(crate) use crate::fds::{assert_no_fd_leak, open_fds};
 
 static SERIAL: Mutex<()> = Mutex::new(());
 
@@ -58,11 +54,7 @@ where
     };
     let metrics = rt.metrics();
     drop(rt);
-    let after = open_fds();
-    assert_eq!(
-        after, before,
-        "{driver}: {what}: {before} descriptors open before the runtime, {after} after"
-    );
+    assert_no_fd_leak(before, format_args!("{driver}: {what}"));
     (out, metrics)
 }
 

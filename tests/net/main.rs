@@ -5,6 +5,8 @@
 
 #[path = "../common/drivers.rs"]
 mod drivers;
+#[path = "../common/fds.rs"]
+mod fds;
 mod support;
 
 mod bulk_read;

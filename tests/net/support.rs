@@ -14,11 +14,7 @@ use hiver_runtime::io::{TcpListener, TcpStream};
 use hiver_runtime::{DriverType, RuntimeMetrics};
 
 pub(crate) use crate::drivers::{drivers, runtime};
-
-/// Descriptors open in this process now.
-pub(crate) fn open_fds() -> usize {
-    std::fs::read_dir("/proc/self/fd").map_or(0, |d| d.count())
-}
+pub(crate) use crate::fds::{assert_no_fd_leak, open_fds};
 
 /// `len` bytes of a pattern that differs at every offset of a 251-byte cycle.
 pub(crate) fn pattern(len: usize, seed: u8) -> Vec<u8> {
@@ -37,15 +33,6 @@ static SERIAL: Mutex<()> = Mutex::new(());
 /// Takes the binary-wide test lock (a test that failed holding it does not poison it).
 pub(crate) fn serial() -> MutexGuard<'static, ()> {
     SERIAL.lock().unwrap_or_else(|p| p.into_inner())
-}
-
-/// Asserts that exactly `before` descriptors are open (nothing leaked, nothing closed twice).
-pub(crate) fn assert_no_fd_leak(before: usize, what: impl std::fmt::Display) {
-    let now = open_fds();
-    assert_eq!(
-        now, before,
-        "{what}: {before} descriptors open before the runtime, {now} after dropping everything"
-    );
 }
 
 /// The bound on every test's async part: a hang becomes a failure, never a stuck binary.

@@ -13,7 +13,7 @@ use hiver_runtime::io::{TcpListener, TcpStream};
 use hiver_runtime::{spawn, DriverType, Runtime};
 
 use crate::load::Rng;
-use crate::support::{assert_no_fd_leak, drivers, runtime, serial, within};
+use crate::support::{assert_no_fd_leak, drivers, open_fds, runtime, serial, within};
 
 const LEN: usize = 1 << 20;
 
@@ -131,7 +131,7 @@ fn fork_after_start_child_builds_its_own_runtime_parent_carries_on() {
     let _serial = serial();
     for driver in drivers() {
         let before_fds = fds();
-        let before = before_fds.len();
+        let before = open_fds();
         let mut rt = runtime(driver, 2);
         let (mut client, server) = rt
             .block_on(within("set up", async {

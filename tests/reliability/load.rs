@@ -65,11 +65,6 @@ impl Rng {
     }
 }
 
-/// Descriptors open in this process now.
-pub(crate) fn open_fds() -> usize {
-    std::fs::read_dir("/proc/self/fd").map_or(0, |d| d.count())
-}
-
 /// This process's resident set (`VmRSS` of /proc/self/status), in KiB.
 pub(crate) fn rss_kib() -> u64 {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();

@@ -10,7 +10,7 @@ use std::task::Poll;
 use std::time::Duration;
 
 pub(crate) use crate::drivers::{drivers, runtime};
-pub(crate) use crate::load::open_fds;
+pub(crate) use crate::fds::{assert_no_fd_leak, open_fds};
 
 /// Every test of this binary holds this lock while it runs: they count the process's
 /// descriptors, change `RLIMIT_NOFILE`, fork, and measure latency, all process-wide.
@@ -64,15 +64,6 @@ impl Drop for Watchdog {
             let _ = t.join();
         }
     }
-}
-
-/// Asserts that exactly `before` descriptors are open (nothing leaked, nothing closed twice).
-pub(crate) fn assert_no_fd_leak(before: usize, what: impl std::fmt::Display) {
-    let now = open_fds();
-    assert_eq!(
-        now, before,
-        "{what}: {before} descriptors open before, {now} after dropping everything"
-    );
 }
 
 /// Polls `fut` exactly once, with the task's waker.
