@@ -14,20 +14,21 @@ fn yield_now_lets_the_next_task_run() {
     for driver in drivers() {
         let mut rt = runtime(driver, 1);
         let other_ran = Arc::new(AtomicBool::new(false));
-        let (a, b) = {
+        let task = {
             let seen = other_ran.clone();
-            let set = other_ran.clone();
-            (
-                rt.spawn(async move {
-                    let before = seen.load(Ordering::SeqCst);
-                    yield_now().await;
-                    (before, seen.load(Ordering::SeqCst))
-                }),
-                rt.spawn(async move { set.store(true, Ordering::SeqCst) }),
-            )
+            rt.spawn(async move {
+                // Queued on this worker behind the running task: only a yield lets it run.
+                let set = seen.clone();
+                let other =
+                    hiver_runtime::spawn_local(async move { set.store(true, Ordering::SeqCst) });
+                let before = seen.load(Ordering::SeqCst);
+                yield_now().await;
+                let after = seen.load(Ordering::SeqCst);
+                other.wait().await.unwrap();
+                (before, after)
+            })
         };
-        rt.block_on(b).unwrap().unwrap();
-        let (before, after) = rt.block_on(a).unwrap().unwrap();
+        let (before, after) = rt.block_on(task).unwrap().unwrap();
         assert!(
             !before,
             "{driver}: the other task had not run before the yield"
