@@ -1,7 +1,9 @@
 //! Cancel safety, as the `fs` module's table promises: a dropped `read_at` never writes
 //! the caller's buffer and leaves the file readable (on io_uring the in-flight table
 //! drains); a dropped cursor read loses no byte (its bytes are returned by the next reads);
-//! a dropped cursor write still completes, in order.
+//! a dropped cursor write still completes, in order; a dropped `write_at` or
+//! `write_at_owned` that started still completes; a dropped `open` or `create` leaves no
+//! descriptor open.
 //!
 //! A cursor read that really stays in flight needs a file whose reads wait: a FIFO opened
 //! read-write (its reads block until a writer writes).
@@ -15,7 +17,9 @@ use std::time::{Duration, Instant};
 use hiver_runtime::fs::{self, File, OpenOptions};
 use hiver_runtime::DriverType;
 
-use crate::support::{drivers, pattern, run, serial, total, TempDir};
+use crate::support::{
+    assert_no_fd_leak, drivers, first_diff, open_fds, pattern, run, serial, total, TempDir,
+};
 
 const DROPS: usize = 1000;
 
@@ -224,6 +228,132 @@ fn a_cursor_write_dropped_after_it_started_still_completes_in_order() {
                 "{driver}: every dropped write completed"
             );
             assert!(got == want, "{driver}: the writes, in order");
+            Ok(())
+        });
+    }
+}
+
+/// `File::open` and `File::create` polled once (so the open is queued to the ring or handed
+/// to the pool) and dropped, most after a yield (the kernel then often opened the file
+/// already): every descriptor the kernel opened for them is closed. The count of open
+/// descriptors is taken before, and waited for (bounded) once the drops are done: each
+/// dropped open must end in the kernel or the pool and its descriptor be closed (on
+/// io_uring by a `CLOSE` the driver submits), so the count comes back; a leaked one keeps
+/// it above and fails the wait. `run` counts again after the runtime is dropped.
+#[test]
+fn an_open_or_create_dropped_in_flight_leaves_no_descriptor_open() {
+    let _serial = serial();
+    for driver in drivers() {
+        let dir = TempDir::new("drop-open");
+        let (existing, created) = (dir.join("existing"), dir.join("created"));
+        std::fs::write(&existing, b"kept").expect("write the file to open");
+        run(driver, 1, "dropped opens", async move {
+            let before = open_fds();
+            let mut pending = 0;
+            for i in 0..DROPS / 4 {
+                {
+                    let mut open = pin!(File::open(&existing));
+                    if poll_once(open.as_mut()).await.is_pending() {
+                        pending += 1;
+                    }
+                    // Mostly let the driver submit (and often complete) the open first;
+                    // sometimes drop it before it reached the kernel.
+                    if i % 4 != 3 {
+                        hiver_runtime::yield_now().await;
+                    }
+                }
+                {
+                    let mut create = pin!(File::create(&created));
+                    if poll_once(create.as_mut()).await.is_pending() {
+                        pending += 1;
+                    }
+                    if i % 4 != 1 {
+                        hiver_runtime::yield_now().await;
+                    }
+                }
+            }
+            assert!(
+                pending >= DROPS / 4,
+                "{driver}: only {pending} of {} opens were in flight when dropped",
+                DROPS / 2
+            );
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while open_fds() != before {
+                if Instant::now() >= deadline {
+                    assert_no_fd_leak(before, format_args!("{driver}: 10 s after the drops"));
+                }
+                hiver_runtime::yield_now().await;
+            }
+            // The files are whole and usable.
+            assert_eq!(fs::read(&existing).await?, b"kept", "{driver}");
+            File::create(&created).await?;
+            Ok(())
+        });
+    }
+}
+
+/// `write_at` and `write_at_owned` polled once (which starts them: the write is queued to
+/// the ring or handed to the pool) and then dropped still complete: every chunk lands in
+/// the file. The buffer lent to `write_at` is overwritten right after the drop: the
+/// runtime wrote its own copy.
+///
+/// How the test waits for the dropped writes: nothing orders a later operation after them
+/// (ring operations on one file run concurrently, and so do pool jobs), so it reads the
+/// whole file again and again, yielding between reads, until it holds every chunk, for
+/// 10 s at most; a write that never lands fails it.
+#[test]
+fn a_write_at_dropped_after_it_started_still_completes() {
+    const CHUNK: usize = 4096;
+    const WRITES: usize = 64;
+    let _serial = serial();
+    for driver in drivers() {
+        let dir = TempDir::new("drop-write-at");
+        let path = dir.join("f");
+        run(driver, 1, "dropped write_at", async move {
+            let f = File::create(&path).await?;
+            let mut want = vec![0u8; CHUNK * WRITES];
+            let mut pending = 0;
+            for i in 0..WRITES {
+                let off = i * CHUNK;
+                let chunk = pattern(CHUNK, i as u8 + 1);
+                want[off..off + CHUNK].copy_from_slice(&chunk);
+                if i % 2 == 0 {
+                    let mut lent = chunk;
+                    {
+                        let mut write = pin!(f.write_at(&lent, off as u64));
+                        match poll_once(write.as_mut()).await {
+                            Poll::Ready(r) => assert_eq!(r?, CHUNK, "{driver}: write {i}"),
+                            Poll::Pending => pending += 1,
+                        }
+                    }
+                    lent.fill(0xee);
+                } else {
+                    let mut write = pin!(f.write_at_owned(chunk, off as u64));
+                    match poll_once(write.as_mut()).await {
+                        Poll::Ready((r, _)) => assert_eq!(r?, CHUNK, "{driver}: write {i}"),
+                        Poll::Pending => pending += 1,
+                    }
+                }
+            }
+            assert!(
+                pending >= WRITES / 2,
+                "{driver}: only {pending} of {WRITES} writes were in flight when dropped"
+            );
+            let deadline = Instant::now() + Duration::from_secs(10);
+            loop {
+                let got = fs::read(&path).await?;
+                if got == want {
+                    break;
+                }
+                assert!(
+                    Instant::now() < deadline,
+                    "{driver}: 10 s after the drops the file ({} of {} bytes) differs at {:?}",
+                    got.len(),
+                    want.len(),
+                    first_diff(&got, &want)
+                );
+                hiver_runtime::yield_now().await;
+            }
             Ok(())
         });
     }

@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant};
 
-use hiver_runtime::{spawn_blocking, Runtime};
+use hiver_runtime::{spawn_blocking, Builder, DriverType, Runtime};
 
 use crate::drivers::{drivers, runtime};
 
@@ -59,66 +59,71 @@ fn a_panic_is_reported_through_the_handle() {
 fn at_most_max_blocking_threads_run_and_none_fail() {
     const JOBS: usize = 12;
     const MAX: usize = 3;
-    let mut rt = Runtime::builder()
-        .worker_threads(1)
-        .max_blocking_threads(MAX)
-        .build()
-        .unwrap();
-    let running = Arc::new(AtomicUsize::new(0));
-    let peak = Arc::new(AtomicUsize::new(0));
-    // The first MAX jobs meet at a barrier: all MAX threads are busy at once.
-    let barrier = Arc::new(Barrier::new(MAX));
-    let results = rt
-        .block_on(async {
-            let handles: Vec<_> = (0..JOBS)
-                .map(|i| {
-                    let (running, peak, barrier) = (running.clone(), peak.clone(), barrier.clone());
-                    spawn_blocking(move || {
-                        let now = running.fetch_add(1, Ordering::SeqCst) + 1;
-                        peak.fetch_max(now, Ordering::SeqCst);
-                        if i < MAX {
-                            barrier.wait();
-                        }
-                        running.fetch_sub(1, Ordering::SeqCst);
-                        i
+    for driver in drivers() {
+        let mut rt = builder(driver).max_blocking_threads(MAX).build().unwrap();
+        assert_eq!(rt.driver_type(), driver);
+        let running = Arc::new(AtomicUsize::new(0));
+        let peak = Arc::new(AtomicUsize::new(0));
+        // The first MAX jobs meet at a barrier: all MAX threads are busy at once.
+        let barrier = Arc::new(Barrier::new(MAX));
+        let results = rt
+            .block_on(async {
+                let handles: Vec<_> = (0..JOBS)
+                    .map(|i| {
+                        let (running, peak, barrier) =
+                            (running.clone(), peak.clone(), barrier.clone());
+                        spawn_blocking(move || {
+                            let now = running.fetch_add(1, Ordering::SeqCst) + 1;
+                            peak.fetch_max(now, Ordering::SeqCst);
+                            if i < MAX {
+                                barrier.wait();
+                            }
+                            running.fetch_sub(1, Ordering::SeqCst);
+                            i
+                        })
                     })
-                })
-                .collect();
-            let mut out = Vec::new();
-            for h in handles {
-                out.push(h.await.unwrap());
-            }
-            out
-        })
-        .unwrap();
-    assert_eq!(results, (0..JOBS).collect::<Vec<_>>());
-    assert_eq!(
-        peak.load(Ordering::SeqCst),
-        MAX,
-        "the cap was reached, never passed"
-    );
-    assert!(rt.metrics().blocking_threads() <= MAX);
+                    .collect();
+                let mut out = Vec::new();
+                for h in handles {
+                    out.push(h.await.unwrap());
+                }
+                out
+            })
+            .unwrap();
+        assert_eq!(results, (0..JOBS).collect::<Vec<_>>(), "{driver}");
+        assert_eq!(
+            peak.load(Ordering::SeqCst),
+            MAX,
+            "{driver}: the cap was reached, never passed"
+        );
+        assert!(rt.metrics().blocking_threads() <= MAX, "{driver}");
+    }
 }
 
 #[test]
 fn idle_threads_retire_after_the_keep_alive() {
-    let mut rt = Runtime::builder()
-        .worker_threads(1)
-        .blocking_keep_alive(Duration::from_millis(20))
-        .build()
-        .unwrap();
-    rt.block_on(async { spawn_blocking(|| ()).await })
-        .unwrap()
-        .unwrap();
-    // Wait (bounded) for the condition: the idle thread gone.
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while rt.metrics().blocking_threads() > 0 {
-        assert!(Instant::now() < deadline, "the idle thread did not retire");
-        std::thread::yield_now();
+    for driver in drivers() {
+        let mut rt = builder(driver)
+            .blocking_keep_alive(Duration::from_millis(20))
+            .build()
+            .unwrap();
+        assert_eq!(rt.driver_type(), driver);
+        rt.block_on(async { spawn_blocking(|| ()).await })
+            .unwrap()
+            .unwrap();
+        // Wait (bounded) for the condition: the idle thread gone.
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while rt.metrics().blocking_threads() > 0 {
+            assert!(
+                Instant::now() < deadline,
+                "{driver}: the idle thread did not retire"
+            );
+            std::thread::yield_now();
+        }
+        // And the pool starts a thread again on demand.
+        let five = rt.block_on(async { spawn_blocking(|| 5).await });
+        assert_eq!(five.unwrap().unwrap(), 5, "{driver}");
     }
-    // And the pool starts a thread again on demand.
-    let five = rt.block_on(async { spawn_blocking(|| 5).await });
-    assert_eq!(five.unwrap().unwrap(), 5);
 }
 
 #[test]
@@ -135,18 +140,9 @@ fn zero_blocking_threads_is_refused() {
 /// holds are released before drop returns); `shutdown_timeout` bounds that wait.
 #[test]
 fn drop_waits_for_running_blocking_jobs_and_shutdown_timeout_bounds_it() {
-    use std::sync::atomic::{AtomicBool, Ordering};
-    use std::sync::{mpsc, Arc};
-    use std::time::Duration;
+    use std::sync::atomic::AtomicBool;
+    use std::sync::mpsc;
 
-    let finished = Arc::new(AtomicBool::new(false));
-    let mut rt = hiver_runtime::Runtime::builder()
-        .worker_threads(1)
-        .build()
-        .unwrap();
-    let (started_tx, started_rx) = mpsc::channel();
-    let (release_tx, release_rx) = mpsc::channel::<()>();
-    let f = finished.clone();
     /// Lets the job go when dropped: by the runtime's drop, which drops pending tasks.
     struct Release(mpsc::Sender<()>);
     impl Drop for Release {
@@ -154,48 +150,58 @@ fn drop_waits_for_running_blocking_jobs_and_shutdown_timeout_bounds_it() {
             let _ = self.0.send(());
         }
     }
-    rt.block_on(async move {
-        drop(hiver_runtime::spawn_blocking(move || {
-            started_tx.send(()).unwrap();
-            let _ = release_rx.recv_timeout(Duration::from_secs(60));
-            f.store(true, Ordering::SeqCst);
-        }));
-        let guard = Release(release_tx);
-        hiver_runtime::spawn(async move {
-            let _guard = guard;
-            std::future::pending::<()>().await
-        });
-    })
-    .unwrap();
-    started_rx.recv_timeout(Duration::from_secs(60)).unwrap();
-    // The job ends only once drop has dropped the pending task: drop must wait for it.
-    drop(rt);
-    assert!(
-        finished.load(Ordering::SeqCst),
-        "drop returned before the job ended"
-    );
 
-    // shutdown_timeout: a job that does not end is given up on at the deadline.
-    let mut rt = hiver_runtime::Runtime::builder()
-        .worker_threads(1)
-        .build()
+    for driver in drivers() {
+        let finished = Arc::new(AtomicBool::new(false));
+        let mut rt = runtime(driver, 1);
+        let (started_tx, started_rx) = mpsc::channel();
+        let (release_tx, release_rx) = mpsc::channel::<()>();
+        let f = finished.clone();
+        rt.block_on(async move {
+            drop(spawn_blocking(move || {
+                started_tx.send(()).unwrap();
+                let _ = release_rx.recv_timeout(Duration::from_secs(60));
+                f.store(true, Ordering::SeqCst);
+            }));
+            let guard = Release(release_tx);
+            hiver_runtime::spawn(async move {
+                let _guard = guard;
+                std::future::pending::<()>().await
+            });
+        })
         .unwrap();
-    let (started_tx, started_rx) = mpsc::channel();
-    let (release_tx, release_rx) = mpsc::channel::<()>();
-    rt.block_on(async move {
-        drop(hiver_runtime::spawn_blocking(move || {
-            started_tx.send(()).unwrap();
-            let _ = release_rx.recv_timeout(Duration::from_secs(60));
-        }));
-    })
-    .unwrap();
-    started_rx.recv_timeout(Duration::from_secs(60)).unwrap();
-    let start = std::time::Instant::now();
-    // The job's task waits for it, so the drain itself cannot finish either.
-    assert!(!rt.shutdown_timeout(Duration::from_millis(100)));
-    assert!(
-        start.elapsed() < Duration::from_secs(30),
-        "bounded by the deadline"
-    );
-    release_tx.send(()).unwrap();
+        started_rx.recv_timeout(Duration::from_secs(60)).unwrap();
+        // The job ends only once drop has dropped the pending task: drop must wait for it.
+        drop(rt);
+        assert!(
+            finished.load(Ordering::SeqCst),
+            "{driver}: drop returned before the job ended"
+        );
+
+        // shutdown_timeout: a job that does not end is given up on at the deadline.
+        let mut rt = runtime(driver, 1);
+        let (started_tx, started_rx) = mpsc::channel();
+        let (release_tx, release_rx) = mpsc::channel::<()>();
+        rt.block_on(async move {
+            drop(spawn_blocking(move || {
+                started_tx.send(()).unwrap();
+                let _ = release_rx.recv_timeout(Duration::from_secs(60));
+            }));
+        })
+        .unwrap();
+        started_rx.recv_timeout(Duration::from_secs(60)).unwrap();
+        let start = Instant::now();
+        // The job's task waits for it, so the drain itself cannot finish either.
+        assert!(!rt.shutdown_timeout(Duration::from_millis(100)), "{driver}");
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "{driver}: bounded by the deadline"
+        );
+        release_tx.send(()).unwrap();
+    }
+}
+
+/// A builder of a 1-worker runtime on `driver`, for the tests that set pool options.
+fn builder(driver: DriverType) -> Builder {
+    Runtime::builder().worker_threads(1).driver_type(driver)
 }

@@ -9,7 +9,10 @@ mod coop;
 mod driver_config;
 #[path = "../common/drivers.rs"]
 mod drivers;
+#[path = "../common/fds.rs"]
+mod fds;
 mod guide;
+mod metrics_display;
 mod shutdown;
 mod stress;
 mod support;

@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use hiver_runtime::{spawn, spawn_local, Runtime};
 
+use super::fds::{assert_no_fd_leak, open_fds};
 use super::support::{drivers, runtime, wait_until, yield_now};
 
 struct Counted(Arc<AtomicUsize>);
@@ -61,14 +62,16 @@ fn drop_runtime_drops_pending_tasks_exactly_once() {
 #[test]
 #[allow(clippy::async_yields_async)] // the handle itself is what block_on returns here
 fn handles_report_cancellation_after_shutdown() {
-    let mut rt = Runtime::builder().worker_threads(1).build().unwrap();
-    let h = rt
-        .block_on(async { spawn(std::future::pending::<u8>()) })
-        .unwrap();
-    drop(rt);
-    let mut rt2 = Runtime::builder().worker_threads(1).build().unwrap();
-    let e = rt2.block_on(h).unwrap().unwrap_err();
-    assert!(e.is_cancelled());
+    for d in drivers() {
+        let mut rt = runtime(d, 1);
+        let h = rt
+            .block_on(async { spawn(std::future::pending::<u8>()) })
+            .unwrap();
+        drop(rt);
+        let mut rt2 = runtime(d, 1);
+        let e = rt2.block_on(h).unwrap().unwrap_err();
+        assert!(e.is_cancelled(), "on {d}: {e}");
+    }
 }
 
 #[test]
@@ -107,13 +110,92 @@ fn a_task_whose_drop_wakes_or_spawns_another_does_not_deadlock() {
     drop(rt);
 }
 
+/// 50 runtimes per driver, each with tasks that finish and tasks left pending, built and
+/// dropped: every task's destructor ran, and the process is back to the descriptors and
+/// threads it had before. Counted in a child process running only this test (descriptors
+/// and threads are process-wide; the other tests of this binary run in parallel).
 #[test]
 fn many_runtimes_build_and_drop_without_leaking_threads_or_fds() {
-    for _ in 0..50 {
-        let mut rt = Runtime::builder().worker_threads(2).build().unwrap();
-        rt.block_on(async { spawn(async { 1 }).await.unwrap() })
+    const CYCLES: usize = 50;
+    const TASKS: usize = 20;
+    const NAME: &str = "shutdown::many_runtimes_build_and_drop_without_leaking_threads_or_fds";
+    if std::env::var_os("HIVER_MANY_RUNTIMES_CHILD").is_none() {
+        let exe = std::env::current_exe().unwrap();
+        let out = std::process::Command::new(exe)
+            .args(["--exact", NAME, "--nocapture", "--test-threads=1"])
+            .env("HIVER_MANY_RUNTIMES_CHILD", "1")
+            .output()
             .unwrap();
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(out.status.success(), "the child failed:\n{text}");
+        assert!(
+            text.contains("1 passed"),
+            "the child did not run the test:\n{text}"
+        );
+        return;
     }
+    for d in drivers() {
+        let fds_before = open_fds();
+        let threads_before = threads();
+        let dropped = Arc::new(AtomicUsize::new(0));
+        for cycle in 0..CYCLES {
+            let mut rt = runtime(d, 2);
+            let dr = dropped.clone();
+            let sum = rt
+                .block_on(async move {
+                    let mut finished = Vec::new();
+                    for i in 0..TASKS {
+                        let c = Counted(dr.clone());
+                        if i % 2 == 0 {
+                            // Left pending: dropped with the runtime.
+                            drop(spawn(async move {
+                                let _c = c;
+                                std::future::pending::<()>().await;
+                            }));
+                        } else {
+                            finished.push(spawn(async move {
+                                let _c = c;
+                                yield_now().await;
+                                i
+                            }));
+                        }
+                    }
+                    let mut sum = 0;
+                    for h in finished {
+                        sum += h.await.unwrap();
+                    }
+                    sum
+                })
+                .unwrap();
+            assert_eq!(sum, (1..TASKS).step_by(2).sum::<usize>(), "on {d}");
+            drop(rt);
+            assert_eq!(
+                dropped.load(Ordering::SeqCst),
+                (cycle + 1) * TASKS,
+                "on {d}: cycle {cycle}: every task's destructor ran by the end of the drop"
+            );
+        }
+        assert_no_fd_leak(fds_before, format_args!("on {d}: {CYCLES} runtimes"));
+        // The workers were joined by the drops; wait (bounded) for the kernel to list
+        // them as gone.
+        wait_until("the worker threads to be gone", || {
+            threads() == threads_before
+        });
+    }
+}
+
+/// The threads of this process (`/proc/self/status`).
+fn threads() -> usize {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    let line = status
+        .lines()
+        .find(|l| l.starts_with("Threads:"))
+        .expect("a Threads line");
+    line["Threads:".len()..].trim().parse().unwrap()
 }
 
 // ---- graceful shutdown: Runtime::shutdown_timeout and ShutdownSignal ----
@@ -249,28 +331,34 @@ fn spawn_during_graceful_shutdown_is_refused() {
 /// signal dropped while waiting takes no other's wake-up.
 #[test]
 fn shutdown_signal_wakes_every_waiter() {
-    let mut rt = Runtime::builder().worker_threads(2).build().unwrap();
-    let outer = rt.shutdown_signal();
-    let woken = Arc::new(AtomicUsize::new(0));
-    let w = woken.clone();
-    rt.block_on(async move {
-        for i in 0..64 {
-            let w = w.clone();
-            let s = hiver_runtime::shutdown_signal();
-            spawn(async move {
-                // Some waiters give up before the signal: their wake-up goes nowhere.
-                if i % 4 == 0 {
-                    let _ = hiver_runtime::timeout(std::time::Duration::from_millis(1), s.clone())
-                        .await;
-                }
-                s.await;
-                w.fetch_add(1, Ordering::SeqCst);
-            });
-        }
-    })
-    .unwrap();
-    assert!(!outer.is_triggered());
-    assert!(rt.shutdown_timeout(std::time::Duration::from_secs(30)));
-    assert!(outer.is_triggered());
-    assert_eq!(woken.load(Ordering::SeqCst), 64);
+    for d in drivers() {
+        let mut rt = runtime(d, 2);
+        let outer = rt.shutdown_signal();
+        let woken = Arc::new(AtomicUsize::new(0));
+        let w = woken.clone();
+        rt.block_on(async move {
+            for i in 0..64 {
+                let w = w.clone();
+                let s = hiver_runtime::shutdown_signal();
+                spawn(async move {
+                    // Some waiters give up before the signal: their wake-up goes nowhere.
+                    if i % 4 == 0 {
+                        let _ =
+                            hiver_runtime::timeout(std::time::Duration::from_millis(1), s.clone())
+                                .await;
+                    }
+                    s.await;
+                    w.fetch_add(1, Ordering::SeqCst);
+                });
+            }
+        })
+        .unwrap();
+        assert!(!outer.is_triggered(), "on {d}");
+        assert!(
+            rt.shutdown_timeout(std::time::Duration::from_secs(30)),
+            "on {d}"
+        );
+        assert!(outer.is_triggered(), "on {d}");
+        assert_eq!(woken.load(Ordering::SeqCst), 64, "on {d}");
+    }
 }
