@@ -24,7 +24,7 @@ fn main() {
 mod linux {
     use std::time::Instant;
 
-    use hiver_runtime::sys::uring::{features, op, opcode, setup_flags, Ring, SetupOptions};
+    use hiver_sys::uring::{features, op, opcode, setup_flags, Ring, SetupOptions};
 
     const FEATURES: &[(&str, u32)] = &[
         ("SINGLE_MMAP", features::SINGLE_MMAP),

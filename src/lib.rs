@@ -49,16 +49,17 @@ pub use std::time::Duration;
 pub use task::{yield_now, JoinError, JoinHandle};
 pub use time::{interval, sleep, sleep_until, timeout, Elapsed, Instant, Interval, Sleep};
 
-#[doc(inline)]
-pub use hiver_sys as sys;
-
-/// Runs `async fn main` on a runtime built from the attribute's arguments, the builder's
-/// options: `worker_threads = N`, `driver = "auto" | "io_uring" | "epoll" | "kqueue"`,
-/// `queue_size`, `io_entries`, `thread_name`, `enable_parking`, `park_timeout_ms`,
-/// `max_blocking_threads`, and `crate = "path"` when `hiver_runtime` was renamed.
+/// Runs `async fn main` on a runtime built from the attribute's arguments, the
+/// [`Builder`]'s options: `worker_threads = N`, `driver = "auto" | "io_uring" | "epoll" |
+/// "kqueue"`, `queue_size`, `io_entries`, `thread_name`, `enable_parking`,
+/// `park_timeout_ms`, `max_blocking_threads`, `blocking_keep_alive_ms`; the
+/// [`DriverConfig`](driver::DriverConfig)'s: `submit_wait = bool`, `defer_wakeup = bool`,
+/// `max_ops_per_fd = N`, `cpu_affinity = core` (`io_entries` is its `entries`); and
+/// `crate = "path"` when `hiver_runtime` was renamed. An unknown option or a value of the
+/// wrong type is a compile error naming it.
 ///
 /// ```
-/// #[hiver_runtime::main(worker_threads = 2)]
+/// #[hiver_runtime::main(worker_threads = 2, blocking_keep_alive_ms = 500, max_ops_per_fd = 8)]
 /// async fn main() -> std::io::Result<()> {
 ///     let listener = hiver_runtime::io::TcpListener::bind("127.0.0.1:0").await?;
 ///     println!("listening on {}", listener.local_addr()?);

@@ -1,6 +1,10 @@
 //! `#[hiver_runtime::main]` and `#[hiver_runtime::test]`: the attribute's options reach the
 //! runtime the function runs on.
 
+use std::cell::RefCell;
+use std::sync::mpsc;
+use std::time::Duration;
+
 use hiver_runtime::io::{TcpListener, TcpStream};
 use hiver_runtime::{spawn, spawn_on};
 
@@ -51,6 +55,58 @@ async fn test_attribute_sets_the_driver_io_uring() {
 async fn test_attribute_takes_a_crate_path_and_pool_options() {
     let v = hiver_runtime::spawn_blocking(|| 5).await.unwrap();
     assert_eq!(v, 5);
+}
+
+/// The blocking pool's keep-alive: a pool thread idle for 10 ms exits (the default keeps it
+/// 10 s, far beyond the wait below). The thread's exit is seen by a thread-local's
+/// destructor, which runs when the thread ends.
+#[hiver_runtime::test(worker_threads = 1, blocking_keep_alive_ms = 10)]
+async fn test_attribute_sets_the_blocking_keep_alive() {
+    struct OnExit(mpsc::Sender<()>);
+    impl Drop for OnExit {
+        fn drop(&mut self) {
+            let _ = self.0.send(());
+        }
+    }
+    thread_local!(static ON_EXIT: RefCell<Option<OnExit>> = const { RefCell::new(None) });
+    let (tx, exited) = mpsc::channel();
+    hiver_runtime::spawn_blocking(move || ON_EXIT.with(|s| *s.borrow_mut() = Some(OnExit(tx))))
+        .await
+        .unwrap();
+    // The body runs on the thread that called it, not on the pool: blocking here is fine.
+    assert_eq!(exited.recv_timeout(Duration::from_secs(5)), Ok(()));
+}
+
+/// `cpu_affinity = 0`: worker 0 is pinned to core 0 alone (`(0 + index) % cores`).
+#[cfg(target_os = "linux")]
+#[hiver_runtime::test(worker_threads = 1, cpu_affinity = 0)]
+async fn test_attribute_sets_the_cpu_affinity() {
+    let allowed = spawn_on(0, async {
+        let status = std::fs::read_to_string("/proc/thread-self/status").unwrap();
+        let line = status.lines().find(|l| l.starts_with("Cpus_allowed_list:"));
+        line.unwrap().split_once(':').unwrap().1.trim().to_string()
+    })
+    .unwrap()
+    .await
+    .unwrap();
+    assert_eq!(allowed, "0");
+}
+
+/// The other driver options reach the ring: the runtime starts with them on io_uring (a
+/// `DEFER_TASKRUN` ring, where the kernel has it, completes only when the worker waits),
+/// and I/O works under one operation per descriptor, with the two directions of one
+/// stream taking turns.
+#[cfg(target_os = "linux")]
+#[hiver_runtime::test(
+    worker_threads = 1,
+    driver = "io_uring",
+    io_entries = 8,
+    submit_wait = false,
+    defer_wakeup = true,
+    max_ops_per_fd = 1
+)]
+async fn test_attribute_sets_the_driver_config() {
+    echo_once().await;
 }
 
 #[test]

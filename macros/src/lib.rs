@@ -11,7 +11,16 @@
 //! | `enable_parking = false` | `.enable_parking(false)` |
 //! | `park_timeout_ms = 10` | `.park_timeout(Duration::from_millis(10))` |
 //! | `max_blocking_threads = 64` | `.max_blocking_threads(64)` |
+//! | `blocking_keep_alive_ms = 500` | `.blocking_keep_alive(Duration::from_millis(500))` |
+//! | `submit_wait = false` | `DriverConfig::builder().submit_wait(false)` |
+//! | `defer_wakeup = true` | `DriverConfig::builder().defer_wakeup(true)` |
+//! | `max_ops_per_fd = 8` | `DriverConfig::builder().max_ops_per_fd(8)` |
+//! | `cpu_affinity = 0` | `DriverConfig::builder().cpu_affinity(0)` |
 //! | `crate = "path"` | the path of `hiver_runtime` when it was renamed |
+//!
+//! The `DriverConfig` options go in through `.config(RuntimeConfig { driver_io, .. })`
+//! before the other calls (so `io_entries`, the driver's `entries`, still applies). An
+//! unknown option, or a value of the wrong type, is a compile error naming it.
 //!
 //! The macros are re-exported by `hiver_runtime`; use them from there.
 
@@ -71,7 +80,9 @@ impl Kind {
 }
 
 const OPTIONS: &str = "worker_threads, driver, queue_size, io_entries, thread_name, \
-                       enable_parking, park_timeout_ms, max_blocking_threads, crate";
+                       enable_parking, park_timeout_ms, max_blocking_threads, \
+                       blocking_keep_alive_ms, submit_wait, defer_wakeup, max_ops_per_fd, \
+                       cpu_affinity, crate";
 
 /// The expansion, or a `compile_error!` naming what is wrong.
 fn expand(args: TokenStream, item: TokenStream, kind: Kind) -> TokenStream {
@@ -107,6 +118,8 @@ fn try_expand(args: TokenStream, item: TokenStream, kind: Kind) -> syn::Result<T
             .map_err(|e| syn::Error::new(opt.value.span(), format!("crate path: {e}")))?;
     }
     let mut calls = Vec::new();
+    // `DriverConfigBuilder` calls: the builder has no setter of its own for these.
+    let mut driver_calls = Vec::new();
     for opt in &options {
         let key = opt
             .path
@@ -133,6 +146,22 @@ fn try_expand(args: TokenStream, item: TokenStream, kind: Kind) -> syn::Result<T
                 calls.push(
                     quote_spanned!(span=> .park_timeout(::std::time::Duration::from_millis(#n))),
                 );
+            }
+            "blocking_keep_alive_ms" => {
+                let n = int(&opt.value, &key)?;
+                calls.push(quote_spanned!(span=>
+                    .blocking_keep_alive(::std::time::Duration::from_millis(#n))
+                ));
+            }
+            "submit_wait" | "defer_wakeup" => {
+                let b = boolean(&opt.value, &key)?;
+                let method = syn::Ident::new(&key, span);
+                driver_calls.push(quote_spanned!(span=> .#method(#b)));
+            }
+            "max_ops_per_fd" | "cpu_affinity" => {
+                let n = int(&opt.value, &key)?;
+                let method = syn::Ident::new(&key, span);
+                driver_calls.push(quote_spanned!(span=> .#method(#n)));
             }
             "driver" => {
                 let s = string(&opt.value, &key)?;
@@ -165,12 +194,22 @@ fn try_expand(args: TokenStream, item: TokenStream, kind: Kind) -> syn::Result<T
             }
         }
     }
+    // First, so that the builder calls after it (`io_entries` among them) still apply.
+    let driver_config = (!driver_calls.is_empty()).then(|| {
+        quote! {
+            .config(#krate::RuntimeConfig {
+                driver_io: #krate::driver::DriverConfig::builder() #(#driver_calls)* .build(),
+                ..::core::default::Default::default()
+            })
+        }
+    });
     func.sig.asyncness = None;
     let body = &func.block;
     let name = kind.name();
     let new_block: syn::Block = syn::parse2(quote! {{
         let __hiver_body = async move #body;
         let mut __hiver_runtime = #krate::Runtime::builder()
+            #driver_config
             #(#calls)*
             .build()
             .unwrap_or_else(|e| panic!("#[{}]: the runtime failed to start: {}", #name, e));
@@ -193,10 +232,11 @@ fn lit(value: &Expr) -> Option<&Lit> {
 
 fn int(value: &Expr, key: &str) -> syn::Result<syn::LitInt> {
     match lit(value) {
-        Some(Lit::Int(i)) => Ok(i.clone()),
+        // (A literal token can carry its own minus sign when made from a string.)
+        Some(Lit::Int(i)) if !i.base10_digits().starts_with('-') => Ok(i.clone()),
         _ => Err(syn::Error::new(
             value.span(),
-            format!("`{key}` takes an integer"),
+            format!("`{key}` takes a non-negative integer"),
         )),
     }
 }
@@ -248,6 +288,35 @@ mod tests {
     }
 
     #[test]
+    fn driver_options_become_a_driver_config_before_the_builder_calls() {
+        let out = expanded(
+            "io_entries = 64, submit_wait = false, defer_wakeup = true, max_ops_per_fd = 4, \
+             cpu_affinity = 1, blocking_keep_alive_ms = 7",
+            "async fn main() {}",
+            Kind::Main,
+        );
+        let config = out.find(". config (").expect(&out);
+        assert!(
+            out.contains(
+                ":: hiver_runtime :: driver :: DriverConfig :: builder () \
+                 . submit_wait (false) . defer_wakeup (true) . max_ops_per_fd (4) \
+                 . cpu_affinity (1) . build ()"
+            ),
+            "{out}"
+        );
+        // `io_entries` after the config, so that the config does not undo it.
+        assert!(out.find(". io_entries (64)").expect(&out) > config, "{out}");
+        assert!(
+            out.contains("blocking_keep_alive (:: std :: time :: Duration :: from_millis (7))"),
+            "{out}"
+        );
+        assert!(!out.contains("compile_error"), "{out}");
+        // Without a driver option there is no config call at all.
+        let out = expanded("io_entries = 64", "async fn main() {}", Kind::Main);
+        assert!(!out.contains(". config ("), "{out}");
+    }
+
+    #[test]
     fn test_kind_adds_the_test_attribute() {
         let out = expanded("", "async fn t() { assert!(true) }", Kind::Test);
         assert!(
@@ -266,7 +335,28 @@ mod tests {
         let out = expanded(r#"driver = "iocp""#, "async fn main() {}", Kind::Main);
         assert!(out.contains("unknown driver"), "{out}");
         let out = expanded("worker_threads = \"two\"", "async fn main() {}", Kind::Main);
-        assert!(out.contains("takes an integer"), "{out}");
+        assert!(out.contains("takes a non-negative integer"), "{out}");
+        let out = expanded("submit_wait = 1", "async fn main() {}", Kind::Main);
+        assert!(
+            out.contains("`submit_wait` takes `true` or `false`"),
+            "{out}"
+        );
+        let out = expanded(r#"max_ops_per_fd = "8""#, "async fn main() {}", Kind::Main);
+        assert!(
+            out.contains("`max_ops_per_fd` takes a non-negative integer"),
+            "{out}"
+        );
+        let out = expanded("cpu_affinity = -1", "async fn main() {}", Kind::Main);
+        assert!(
+            out.contains("`cpu_affinity` takes a non-negative integer"),
+            "{out}"
+        );
+        let out = expanded("blocking_keep_alive = 5", "async fn main() {}", Kind::Main);
+        assert!(
+            out.contains("unknown option `blocking_keep_alive`"),
+            "{out}"
+        );
+        assert!(out.contains("blocking_keep_alive_ms"), "{out}"); // the list names it
         let out = expanded("", "async fn t(x: u8) {}", Kind::Test);
         assert!(out.contains("take no arguments"), "{out}");
     }

@@ -15,14 +15,15 @@ use crate::net::socket::{each_addr, resolve, with_context, Socket};
 /// `recv_from` is cancel-safe: a datagram the kernel delivered for a dropped call is
 /// returned by the next one.
 ///
-/// ```no_run
+/// ```
 /// use hiver_runtime::io::UdpSocket;
 /// # hiver_runtime::Runtime::new()?.block_on(async {
 /// let socket = UdpSocket::bind("127.0.0.1:0").await?;
-/// socket.send_to(b"Hello, UDP!", "127.0.0.1:8080").await?;
+/// let me = socket.local_addr()?;
+/// socket.send_to(b"Hello, UDP!", me).await?; // to itself
 /// let mut buf = [0u8; 1024];
-/// let (n, addr) = socket.recv_from(&mut buf).await?;
-/// println!("Received from {}: {}", addr, String::from_utf8_lossy(&buf[..n]));
+/// let (n, from) = socket.recv_from(&mut buf).await?;
+/// assert_eq!((&buf[..n], from), (&b"Hello, UDP!"[..], me));
 /// # Ok::<_, std::io::Error>(()) })??;
 /// # Ok::<(), std::io::Error>(())
 /// ```

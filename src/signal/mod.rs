@@ -1,14 +1,17 @@
 //! Unix signals as async streams: [`ctrl_c`] for the common case, [`signal`] for a stream of
 //! any signal.
 //!
-//! ```no_run
+//! ```
 //! use hiver_runtime::signal::{self, SignalKind};
 //! use hiver_runtime::{select_two, Runtime};
+//! use rustix::process::{getpid, kill_process, Signal};
 //!
 //! fn main() -> std::io::Result<()> {
 //!     let mut runtime = Runtime::new()?;
 //!     runtime.block_on(async {
 //!         let mut terminate = signal::signal(SignalKind::terminate())?;
+//!         // `kill <pid>` from a shell; here the process sends itself SIGTERM.
+//!         kill_process(getpid(), Signal::TERM)?;
 //!         // Serve until Ctrl-C or SIGTERM, whichever comes first.
 //!         let _ = select_two(signal::ctrl_c(), terminate.recv()).await;
 //!         println!("shutting down");
@@ -66,13 +69,23 @@ use crate::sync::wait_set::Waiter;
 /// arrives before that is not seen, and from then on `SIGINT` no longer ends the process
 /// (module docs).
 ///
-/// ```no_run
+/// ```
+/// use std::future::{poll_fn, Future};
+/// use std::pin::pin;
+/// use std::task::Poll;
+///
 /// use hiver_runtime::{signal, Runtime};
+/// use rustix::process::{getpid, kill_process, Signal};
 ///
 /// fn main() -> std::io::Result<()> {
 ///     let mut runtime = Runtime::new()?;
 ///     runtime.block_on(async {
-///         signal::ctrl_c().await?;
+///         let mut ctrl_c = pin!(signal::ctrl_c());
+///         // It listens from its first poll on: poll it once before sending SIGINT.
+///         let first = poll_fn(|cx| Poll::Ready(ctrl_c.as_mut().poll(cx))).await;
+///         assert!(first.is_pending());
+///         kill_process(getpid(), Signal::INT)?; // what Ctrl-C at the terminal does
+///         ctrl_c.await?;
 ///         println!("Ctrl-C received, shutting down");
 ///         Ok(())
 ///     })?
@@ -95,15 +108,18 @@ pub async fn ctrl_c() -> io::Result<()> {
 /// The first call for a signal installs its handler, for the rest of the process's life
 /// (module docs).
 ///
-/// ```no_run
+/// ```
 /// use hiver_runtime::signal::{signal, SignalKind};
 /// use hiver_runtime::Runtime;
+/// use rustix::process::{getpid, kill_process, Signal as Raw};
 ///
 /// fn main() -> std::io::Result<()> {
 ///     let mut runtime = Runtime::new()?;
 ///     runtime.block_on(async {
 ///         let mut hangup = signal(SignalKind::hangup())?;
-///         while hangup.recv().await.is_some() {
+///         // `kill -HUP <pid>` from a shell; here the process sends it itself.
+///         kill_process(getpid(), Raw::HUP)?;
+///         if hangup.recv().await.is_some() {
 ///             println!("SIGHUP: reloading the configuration");
 ///         }
 ///         Ok(())
@@ -136,14 +152,13 @@ pub fn signal(kind: SignalKind) -> io::Result<Signal> {
 /// ```
 /// use hiver_runtime::signal::{signal, SignalKind};
 /// use hiver_runtime::{timeout, Duration, Runtime};
+/// use rustix::process::{getpid, kill_process, Signal as Raw};
 ///
 /// # fn main() -> std::io::Result<()> {
 /// let mut runtime = Runtime::new()?;
 /// runtime.block_on(async {
 ///     let mut user1 = signal(SignalKind::user_defined1())?;
-///     // Sent by another process in real life.
-///     # // SAFETY: raise has no memory-safety preconditions.
-///     # unsafe { libc::raise(libc::SIGUSR1) };
+///     kill_process(getpid(), Raw::USR1)?; // sent by another process in real life
 ///     let got = timeout(Duration::from_secs(10), user1.recv()).await?;
 ///     assert_eq!(got, Some(()));
 ///     Ok(())
@@ -166,16 +181,16 @@ impl Signal {
     ///
     /// Cancel-safe: dropping the future loses no delivery.
     ///
-    /// ```no_run
+    /// ```
     /// use hiver_runtime::signal::{signal, SignalKind};
+    /// use rustix::process::{getpid, kill_process, Signal as Raw};
     ///
-    /// async fn reload_on_hangup() -> std::io::Result<()> {
-    ///     let mut hangup = signal(SignalKind::hangup())?;
-    ///     while let Some(()) = hangup.recv().await {
-    ///         println!("reloading");
-    ///     }
-    ///     Ok(())
-    /// }
+    /// # hiver_runtime::Runtime::new()?.block_on(async {
+    /// let mut user2 = signal(SignalKind::user_defined2())?;
+    /// kill_process(getpid(), Raw::USR2)?; // another process's `kill -USR2`, in real life
+    /// assert_eq!(user2.recv().await, Some(()));
+    /// # Ok::<_, std::io::Error>(()) })??;
+    /// # Ok::<(), std::io::Error>(())
     /// ```
     pub async fn recv(&mut self) -> Option<()> {
         poll_fn(|cx| self.poll_recv(cx)).await

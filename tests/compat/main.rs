@@ -15,4 +15,6 @@ mod support;
 #[cfg(feature = "futures-io")]
 mod futures_io;
 #[cfg(feature = "tokio-io")]
+mod tls;
+#[cfg(feature = "tokio-io")]
 mod tokio_io;

@@ -21,7 +21,7 @@ fn uncatchable_fault_and_out_of_range_signals_are_refused() {
         0,
         -1,
         i32::MAX,
-        hiver_runtime::sys::signal::MAX_SIGNAL + 1,
+        hiver_sys::signal::MAX_SIGNAL + 1,
     ];
     if cfg!(target_os = "linux") {
         // Reserved by the C library for its threads.

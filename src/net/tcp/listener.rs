@@ -15,25 +15,34 @@ use crate::net::socket::{each_addr, to_std, with_context, Socket};
 /// while anyone accepts: a connection accepted for an `accept` future that was dropped is
 /// returned by the next `accept` (cancel-safe, as on the readiness drivers).
 ///
-/// ```no_run
-/// use hiver_runtime::{Runtime, io::TcpListener, spawn};
+/// ```
+/// use hiver_runtime::io::{TcpListener, TcpStream};
+/// use hiver_runtime::{spawn, Runtime};
 /// let mut runtime = Runtime::new()?;
 /// runtime.block_on(async {
-///     let listener = TcpListener::bind("127.0.0.1:8080").await?;
-///     loop {
-///         let (mut stream, addr) = listener.accept().await?;
-///         spawn(async move {
-///             let mut buf = [0u8; 1024];
-///             loop {
-///                 let n = stream.read(&mut buf).await?;
-///                 if n == 0 { break; }
-///                 stream.write_all(&buf[..n]).await?;
-///             }
-///             Ok::<_, std::io::Error>(())
-///         });
-///     }
-///     # #[allow(unreachable_code)]
-///     # Ok::<_, std::io::Error>(())
+///     let listener = TcpListener::bind("127.0.0.1:0").await?; // any free port
+///     let addr = listener.local_addr()?;
+///     // An echo server: a task per connection.
+///     spawn(async move {
+///         while let Ok((mut stream, _peer)) = listener.accept().await {
+///             spawn(async move {
+///                 let mut buf = [0u8; 1024];
+///                 loop {
+///                     let n = stream.read(&mut buf).await?;
+///                     if n == 0 { break; }
+///                     stream.write_all(&buf[..n]).await?;
+///                 }
+///                 Ok::<_, std::io::Error>(())
+///             });
+///         }
+///     });
+///
+///     let mut client = TcpStream::connect(addr).await?;
+///     client.write_all(b"ping").await?;
+///     let mut buf = [0u8; 4];
+///     client.read_exact(&mut buf).await?;
+///     assert_eq!(&buf, b"ping");
+///     Ok::<_, std::io::Error>(())
 /// })??;
 /// # Ok::<(), std::io::Error>(())
 /// ```

@@ -15,14 +15,25 @@ use crate::net::stream::{Dest, Reader, Src, Writer};
 /// Every method is inherent (no trait to import) and works on every driver. `read` is
 /// cancel-safe: see the crate's cancel-safety notes; `write_all` is not.
 ///
-/// ```no_run
-/// use hiver_runtime::io::TcpStream;
+/// ```
+/// use hiver_runtime::io::{TcpListener, TcpStream};
 /// # hiver_runtime::Runtime::new()?.block_on(async {
-/// let mut stream = TcpStream::connect("127.0.0.1:8080").await?;
+/// // A server that answers one greeting.
+/// let listener = TcpListener::bind("127.0.0.1:0").await?;
+/// let addr = listener.local_addr()?;
+/// let server = hiver_runtime::spawn(async move {
+///     let (mut peer, _) = listener.accept().await?;
+///     let mut greeting = [0u8; 14];
+///     peer.read_exact(&mut greeting).await?;
+///     peer.write_all(b"Hello, client!").await
+/// });
+///
+/// let mut stream = TcpStream::connect(addr).await?;
 /// stream.write_all(b"Hello, server!").await?;
-/// let mut buf = [0u8; 1024];
-/// let n = stream.read(&mut buf).await?;
-/// println!("Server response: {}", String::from_utf8_lossy(&buf[..n]));
+/// let mut buf = [0u8; 14];
+/// stream.read_exact(&mut buf).await?;
+/// assert_eq!(&buf, b"Hello, client!");
+/// server.await.unwrap()?;
 /// # Ok::<_, std::io::Error>(()) })??;
 /// # Ok::<(), std::io::Error>(())
 /// ```
