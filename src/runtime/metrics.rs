@@ -172,6 +172,23 @@ impl RuntimeMetrics {
     pub fn total_polls(&self) -> u64 {
         self.workers.iter().map(|w| w.polls).sum()
     }
+
+    /// Test support, not a stable API: io_uring operation completions with `-EFAULT`
+    /// (the kernel met an unmapped or protected address the operation named), counted over
+    /// every runtime of the process since it started, whether or not this snapshot's. The
+    /// driver only names memory it keeps until the final CQE, so this stays 0; a test
+    /// allocator that protects freed memory makes any late kernel write show up here.
+    #[doc(hidden)]
+    pub fn io_efault_completions() -> u64 {
+        #[cfg(target_os = "linux")]
+        {
+            crate::driver::uring::EFAULT_COMPLETIONS.load(std::sync::atomic::Ordering::Relaxed)
+        }
+        #[cfg(not(target_os = "linux"))]
+        {
+            0
+        }
+    }
 }
 
 /// How a row of the table folds its workers' values into the last column.

@@ -25,6 +25,8 @@ use hiver_sys::uring::{at_flags, fsync_flags, op as sqe, statx_mask, Statx};
 
 use super::op::{Completion, Payload};
 use super::ops::{result, UringOp, UringPayload};
+#[cfg(debug_assertions)]
+use super::sanitize::Regions;
 use super::UringDriver;
 
 /// What keeps a file's descriptor open while an operation on it is in flight.
@@ -40,7 +42,12 @@ pub(crate) struct Rw {
 impl Payload for Rw {
     fn release(&mut self, _: Completion) {}
 }
-impl UringPayload for Rw {}
+impl UringPayload for Rw {
+    #[cfg(debug_assertions)]
+    fn regions(&self, regions: &mut Regions) {
+        regions.add_vec(&self.buf);
+    }
+}
 
 impl Drop for Rw {
     fn drop(&mut self) {
@@ -127,7 +134,15 @@ impl Payload for Paths {
         }
     }
 }
-impl UringPayload for Paths {}
+impl UringPayload for Paths {
+    #[cfg(debug_assertions)]
+    fn regions(&self, regions: &mut Regions) {
+        for s in std::iter::once(&self.path).chain(&self.to) {
+            let bytes = s.as_bytes_with_nul();
+            regions.add(bytes.as_ptr(), bytes.len());
+        }
+    }
+}
 
 fn paths(path: CString, to: Option<CString>, opens: bool) -> Paths {
     Paths { path, to, opens }
@@ -217,7 +232,13 @@ pub(crate) struct Stat {
 impl Payload for Stat {
     fn release(&mut self, _: Completion) {}
 }
-impl UringPayload for Stat {}
+impl UringPayload for Stat {
+    #[cfg(debug_assertions)]
+    fn regions(&self, regions: &mut Regions) {
+        let bytes = self.path.as_bytes_with_nul();
+        regions.add(bytes.as_ptr(), bytes.len());
+    }
+}
 
 impl Stat {
     /// After a successful completion: what the kernel wrote.

@@ -22,6 +22,8 @@ pub(crate) mod fuzz;
 pub(crate) mod limit;
 pub(crate) mod op;
 pub(crate) mod ops;
+#[cfg(debug_assertions)]
+pub(crate) mod sanitize;
 
 use std::io;
 use std::os::fd::{AsRawFd, OwnedFd};
@@ -215,6 +217,14 @@ impl Table {
         Some(op)
     }
 }
+
+/// Operation completions, on every io_uring driver of the process, whose result was
+/// `-EFAULT`: the kernel found an address the operation named unmapped or protected. The
+/// driver only names memory it keeps alive until the final CQE, so this stays 0; a test
+/// whose allocator protects freed memory (`tests/fence`) reads it through
+/// [`RuntimeMetrics::io_efault_completions`](crate::RuntimeMetrics::io_efault_completions).
+pub(crate) static EFAULT_COMPLETIONS: std::sync::atomic::AtomicU64 =
+    std::sync::atomic::AtomicU64::new(0);
 
 /// Counters of the driver, read into the worker's metrics.
 #[derive(Clone, Copy, Debug, Default)]
@@ -541,6 +551,13 @@ fn handle_cqe(
         CLOSE => {}
         ud => {
             stats.completions += 1;
+            if cqe.res == -rustix::io::Errno::FAULT.raw_os_error() {
+                EFAULT_COMPLETIONS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                tracing::error!(
+                    user_data = ud,
+                    "io_uring completion with EFAULT: an operation named memory that was gone"
+                );
+            }
             // The last CQE of an operation (no MORE) takes it out of the table; a
             // multishot's others leave it there.
             let op = if cqe.more() {

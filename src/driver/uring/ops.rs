@@ -22,6 +22,8 @@ use hiver_sys::uring::{cqe_flags, Cqe, Sqe};
 use super::buf::{Lent, BUF_LEN};
 use super::limit::Permit;
 use super::op::{Completed, Completion, Detached, OpCell, Payload};
+#[cfg(debug_assertions)]
+use super::sanitize::{self, Regions};
 use super::{CqeCtx, InFlight, Remote, UringDriver};
 
 /// `MSG_NOSIGNAL`: a send to a closed peer is `EPIPE`, never `SIGPIPE`.
@@ -33,6 +35,12 @@ pub(crate) const MSG_TRUNC: i32 = 0x20;
 pub(crate) trait UringPayload: Payload {
     /// On the driver thread, at the final CQE, before the handle can see it.
     fn fill(&mut self, _done: &Completion, _ctx: &mut CqeCtx<'_>) {}
+
+    /// Debug builds: adds the heap memory this payload owns that an SQE may name (the
+    /// payload's own bytes in the cell count without it), for the submit-time check
+    /// (`sanitize.rs`).
+    #[cfg(debug_assertions)]
+    fn regions(&self, _regions: &mut Regions) {}
 }
 
 impl<T: UringPayload> InFlight for OpCell<T> {
@@ -79,6 +87,15 @@ impl<T: UringPayload> UringOp<T> {
         // SAFETY: nobody else sees the cell before it is entered in the table; the pointer
         // is the Arc's, stable for the cell's life.
         let sqe = prep(unsafe { &mut *cell.payload_ptr() });
+        // Debug builds: every address the SQE names is inside this payload.
+        #[cfg(debug_assertions)]
+        {
+            let payload = cell.payload_ptr();
+            let mut regions = Regions::of(payload);
+            // SAFETY: as above, the payload is still ours alone.
+            unsafe { &*payload }.regions(&mut regions);
+            sanitize::assert_sqe_in(&regions, &sqe);
+        }
         // SAFETY: forwarded: the SQE names the payload, which the table keeps until the
         // final CQE.
         let user_data = unsafe { driver.start(cell.clone(), sqe, permit) }?;
@@ -197,6 +214,11 @@ impl Payload for Recv {
 }
 
 impl UringPayload for Recv {
+    #[cfg(debug_assertions)]
+    fn regions(&self, regions: &mut Regions) {
+        regions.add_vec(&self.own);
+    }
+
     fn fill(&mut self, done: &Completion, ctx: &mut CqeCtx<'_>) {
         if !self.provided || done.flags & cqe_flags::BUFFER == 0 {
             return;
@@ -310,6 +332,11 @@ impl Drop for Send {
 }
 
 impl UringPayload for Send {
+    #[cfg(debug_assertions)]
+    fn regions(&self, regions: &mut Regions) {
+        regions.add_vec(&self.data);
+    }
+
     fn fill(&mut self, _: &Completion, _: &mut CqeCtx<'_>) {
         if let Some(a) = self.after.take() {
             a.after_send();
@@ -419,7 +446,12 @@ impl Payload for Msg {
         }
     }
 }
-impl UringPayload for Msg {}
+impl UringPayload for Msg {
+    #[cfg(debug_assertions)]
+    fn regions(&self, regions: &mut Regions) {
+        regions.add_vec(&self.data);
+    }
+}
 
 impl Msg {
     /// Whether the received datagram was longer than the buffer.
@@ -536,6 +568,9 @@ pub(crate) fn accept_multishot(
     accept: Arc<super::accept::MultishotAccept>,
 ) -> io::Result<u64> {
     const SOCK_CLOEXEC: u32 = 0o2000000;
+    let sqe = sqe::accept_multishot(fd, SOCK_CLOEXEC);
+    #[cfg(debug_assertions)]
+    sanitize::assert_sqe_in(&Regions::default(), &sqe);
     // SAFETY: a multishot accept without an address buffer names no memory.
-    unsafe { driver.start(accept, sqe::accept_multishot(fd, SOCK_CLOEXEC), None) }
+    unsafe { driver.start(accept, sqe, None) }
 }
