@@ -84,7 +84,8 @@ impl DriverConfig {
     }
 
     /// SQ size of each worker's ring (io_uring), as configured; `build()` rounds it up to a
-    /// power of two and clamps it to 32768.
+    /// power of two, and refuses 0 or more than 32768 (the kernel's `IORING_MAX_ENTRIES`)
+    /// with `InvalidInput`.
     ///
     /// ```
     /// use hiver_runtime::driver::DriverConfig;

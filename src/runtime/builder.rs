@@ -56,6 +56,10 @@ impl Default for RuntimeConfig {
     }
 }
 
+/// The most SQ entries io_uring accepts (`IORING_MAX_ENTRIES`); more is an error at
+/// `build()` on every driver, so that a configuration means the same everywhere.
+const MAX_IO_ENTRIES: u32 = 32768;
+
 impl RuntimeConfig {
     pub(crate) fn workers(&self) -> usize {
         self.worker_threads
@@ -72,6 +76,13 @@ impl RuntimeConfig {
         }
         if self.driver_io.entries == 0 {
             return bad("io_entries (driver entries) must be at least 1, got 0".into());
+        }
+        if self.driver_io.entries > MAX_IO_ENTRIES {
+            return bad(format!(
+                "io_entries (driver entries) must be at most {MAX_IO_ENTRIES} \
+                 (the kernel's IORING_MAX_ENTRIES), got {}",
+                self.driver_io.entries
+            ));
         }
         if self.max_blocking_threads == 0 {
             return bad("max_blocking_threads must be at least 1, got 0".into());
@@ -169,7 +180,8 @@ impl Builder {
     }
 
     /// I/O queue depth: SQ entries of each worker's ring (default 256; rounded up to a
-    /// power of two, clamped to 32768; 0 is an error at `build()`).
+    /// power of two; 0 and more than 32768, the kernel's `IORING_MAX_ENTRIES`, are
+    /// `InvalidInput` errors at `build()`).
     ///
     /// ```
     /// use hiver_runtime::Runtime;
@@ -177,6 +189,8 @@ impl Builder {
     /// let sq = rt.capabilities().sq_entries;
     /// assert!(sq == 0 || sq == 128); // no ring (epoll, kqueue), or rounded up
     /// let err = Runtime::builder().io_entries(0).build().unwrap_err();
+    /// assert_eq!(err.kind(), std::io::ErrorKind::InvalidInput);
+    /// let err = Runtime::builder().io_entries(u32::MAX).build().unwrap_err();
     /// assert_eq!(err.kind(), std::io::ErrorKind::InvalidInput);
     /// # Ok::<(), std::io::Error>(())
     /// ```
@@ -279,7 +293,7 @@ impl Builder {
     ///
     /// # Errors
     ///
-    /// `InvalidInput` for nonsense (0 workers, 0 queue size, 0 entries); `Unsupported` for
+    /// `InvalidInput` for nonsense (0 workers, 0 queue size, 0 or more than 32768 entries); `Unsupported` for
     /// a driver this platform lacks; the driver's error (with the worker named) when a
     /// driver cannot start, e.g. io_uring refused by the kernel.
     pub fn build(self) -> io::Result<Runtime> {

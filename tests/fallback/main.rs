@@ -17,7 +17,11 @@
 //!   64 KiB of patterned bytes and checks byte for byte.
 //!
 //! Before the filter, `check` mode also builds an `Auto` runtime and sees io_uring: the
-//! filter is the only difference. Every wait is bounded; a stuck child is killed.
+//! filter is the only difference. `enosys` mode installs the same filter with `ENOSYS`
+//! (a kernel built without io_uring) and makes the same checks, with that errno and its
+//! text in the errors, and the same echo. In every mode `Runtime::capabilities().fallback`
+//! of the `Auto` runtime carries the io_uring error. Every wait is bounded; a stuck child
+//! is killed.
 #![cfg(target_os = "linux")]
 
 mod seccomp;
@@ -68,30 +72,74 @@ fn child_entry() {
         );
         drop(rt);
     }
-    let installed = seccomp::refuse_io_uring_setup().expect("install the seccomp filter");
+    let refusal = if mode == "enosys" {
+        Refusal::NOSYS
+    } else {
+        Refusal::PERM
+    };
+    let installed =
+        seccomp::refuse_io_uring_setup(refusal.errno).expect("install the seccomp filter");
     assert!(
         installed,
         "the parent only starts a child on a supported arch"
     );
-    println!("seccomp filter installed: io_uring_setup -> EPERM");
-    let rt = fallback_checks();
+    println!(
+        "seccomp filter installed: io_uring_setup -> {}",
+        refusal.name
+    );
+    let rt = fallback_checks(&refusal);
     match mode.as_str() {
         "check" => {}
-        "echo" => serve_echo(rt),
+        "echo" | "enosys" => serve_echo(rt),
         other => panic!("unknown {CHILD_ENV} mode {other:?}"),
     }
     println!("CHILD DONE");
 }
 
+/// How the filter refuses `io_uring_setup`, and what the errors must then say.
+struct Refusal {
+    errno: i32,
+    name: &'static str,
+    kind: io::ErrorKind,
+    /// Needles of the `DriverType::IOUring` error: the call, the errno's text, the hint.
+    needles: [&'static str; 3],
+}
+
+impl Refusal {
+    /// A sandbox's refusal (Docker's default profile).
+    const PERM: Refusal = Refusal {
+        errno: libc::EPERM,
+        name: "EPERM",
+        kind: io::ErrorKind::PermissionDenied,
+        needles: [
+            "io_uring_setup",
+            "Operation not permitted (os error 1)",
+            "seccomp",
+        ],
+    };
+    /// A kernel without io_uring (before 5.1, or built without it).
+    const NOSYS: Refusal = Refusal {
+        errno: libc::ENOSYS,
+        name: "ENOSYS",
+        kind: io::ErrorKind::Unsupported,
+        needles: [
+            "io_uring_setup",
+            "Function not implemented (os error 38)",
+            "no io_uring",
+        ],
+    };
+}
+
 /// Under the filter: io_uring is refused, explicitly and by `Auto`, which takes epoll.
 /// Returns the `Auto` runtime.
-fn fallback_checks() -> Runtime {
+fn fallback_checks(refusal: &Refusal) -> Runtime {
     let raw = seccomp::raw_io_uring_setup_error();
     println!("raw io_uring_setup(1, NULL) under the filter: {raw}");
     assert_eq!(
         raw.raw_os_error(),
-        Some(libc::EPERM),
-        "the filter must refuse io_uring_setup with EPERM (EFAULT would mean it let it through)"
+        Some(refusal.errno),
+        "the filter must refuse io_uring_setup with {} (EFAULT would mean it let it through)",
+        refusal.name
     );
 
     // (1) io_uring asked for explicitly: an error that says why.
@@ -110,13 +158,9 @@ fn fallback_checks() -> Runtime {
     // The runtime wraps the setup error ("worker N: io_uring: io_uring_setup(...) failed:
     // <errno text> (os error 1) (io_uring refused: seccomp filter, ...)"), keeping the kind
     // but not the raw errno.
-    assert_eq!(err.kind(), io::ErrorKind::PermissionDenied, "{err}");
+    assert_eq!(err.kind(), refusal.kind, "{err}");
     let text = err.to_string();
-    for needle in [
-        "io_uring_setup",
-        "Operation not permitted (os error 1)",
-        "seccomp",
-    ] {
+    for needle in refusal.needles {
         assert!(text.contains(needle), "{needle:?} missing from {text:?}");
     }
 
@@ -129,6 +173,17 @@ fn fallback_checks() -> Runtime {
     println!("DriverType::Auto chose: {}", rt.driver_type());
     assert_eq!(rt.driver_type(), DriverType::Epoll);
     assert_eq!(rt.worker_threads(), 2);
+    // (2b) The reason is reported, not only logged.
+    let caps = rt.capabilities();
+    assert_eq!(caps.driver, DriverType::Epoll);
+    let reason = caps
+        .fallback
+        .expect("capabilities().fallback says why Auto fell back");
+    println!("capabilities().fallback: {reason}");
+    assert!(
+        reason.contains(refusal.needles[1]) && reason.contains("io_uring_setup"),
+        "the fallback reason names the refused call and its errno: {reason:?}"
+    );
     rt
 }
 
@@ -317,6 +372,7 @@ fn assert_child_passed(out: &ChildOutput) {
     for needle in [
         "DriverType::IOUring refused:",
         "DriverType::Auto chose: epoll",
+        "capabilities().fallback: ",
         "CHILD DONE",
     ] {
         assert!(
@@ -371,11 +427,33 @@ fn echo_server_runs_on_the_epoll_fallback() {
     if !arch_supported() {
         return;
     }
+    echo_through_child("echo");
+}
+
+/// As [`echo_server_runs_on_the_epoll_fallback`], on a "kernel without io_uring": the filter
+/// fails `io_uring_setup` with `ENOSYS`. `IOUring` is refused with `Unsupported`, naming
+/// ENOSYS's text and the hint; `Auto` runs epoll, reports why, and serves the echo.
+#[test]
+fn enosys_io_uring_setup_falls_back_and_echoes() {
+    if !arch_supported() {
+        return;
+    }
+    let out = echo_through_child("enosys");
+    assert!(
+        out.stdout.contains("io_uring_setup -> ENOSYS"),
+        "{}",
+        out.describe()
+    );
+}
+
+/// Runs a child in `mode` that serves an echo, drives 64 KiB through it and checks them;
+/// returns the child's output once it passed.
+fn echo_through_child(mode: &str) -> ChildOutput {
     const TOTAL: usize = 64 * 1024;
     const CHUNKS: [usize; 8] = [1, 7, 100, 1024, 1500, 4096, 8192, 16384];
     let timeout = Some(Duration::from_secs(10));
 
-    let mut run = ChildRun::spawn("echo");
+    let mut run = ChildRun::spawn(mode);
     let port = run.port();
     let stream = match std::net::TcpStream::connect(("127.0.0.1", port)) {
         Ok(s) => s,
@@ -448,4 +526,5 @@ fn echo_server_runs_on_the_epoll_fallback() {
         "{}",
         out.describe()
     );
+    out
 }

@@ -1,6 +1,6 @@
 //! A hand-written seccomp BPF filter that refuses `io_uring_setup` with `EPERM` and allows
 //! every other system call, as a container runtime's default profile (Docker's, for one)
-//! or a sandbox refuses io_uring.
+//! or a sandbox refuses io_uring; or with `ENOSYS`, as a kernel without io_uring does.
 
 use std::io;
 use std::mem::offset_of;
@@ -40,12 +40,12 @@ const fn jump(code: u32, k: u32, jt: u8, jf: u8) -> sock_filter {
     }
 }
 
-/// The program, for the native architecture `arch`.
-fn program(arch: u32) -> [sock_filter; 6] {
+/// The program, for the native architecture `arch`, failing `io_uring_setup` with `errno`.
+fn program(arch: u32, errno: i32) -> [sock_filter; 6] {
     use libc::{BPF_ABS, BPF_JEQ, BPF_JMP, BPF_K, BPF_LD, BPF_RET, BPF_W};
     let arch_off = offset_of!(seccomp_data, arch) as u32;
     let nr_off = offset_of!(seccomp_data, nr) as u32;
-    let refuse = libc::SECCOMP_RET_ERRNO | (libc::EPERM as u32 & libc::SECCOMP_RET_DATA);
+    let refuse = libc::SECCOMP_RET_ERRNO | (errno as u32 & libc::SECCOMP_RET_DATA);
     [
         // 0: A = seccomp_data.arch (the ABI the call came in through).
         stmt(BPF_LD | BPF_W | BPF_ABS, arch_off),
@@ -62,7 +62,8 @@ fn program(arch: u32) -> [sock_filter; 6] {
             0,
             1,
         ),
-        // 4: fail the call with errno EPERM, as a refusing sandbox does.
+        // 4: fail the call with `errno` (EPERM as a refusing sandbox does, ENOSYS as a
+        //    kernel without io_uring does).
         stmt(BPF_RET | BPF_K, refuse),
         // 5: run the call.
         stmt(BPF_RET | BPF_K, libc::SECCOMP_RET_ALLOW),
@@ -73,7 +74,7 @@ fn program(arch: u32) -> [sock_filter; 6] {
 /// and child created later). Irreversible: call it only in a throw-away child process.
 ///
 /// Returns `Ok(false)`, installing nothing, on an architecture without an `AUDIT_ARCH`.
-pub(crate) fn refuse_io_uring_setup() -> io::Result<bool> {
+pub(crate) fn refuse_io_uring_setup(errno: i32) -> io::Result<bool> {
     let Some(arch) = AUDIT_ARCH else {
         return Ok(false);
     };
@@ -87,7 +88,7 @@ pub(crate) fn refuse_io_uring_setup() -> io::Result<bool> {
             format!("prctl(PR_SET_NO_NEW_PRIVS): {e}"),
         ));
     }
-    let mut filter = program(arch);
+    let mut filter = program(arch, errno);
     let prog = sock_fprog {
         len: filter.len() as libc::c_ushort,
         filter: filter.as_mut_ptr(),
@@ -119,8 +120,8 @@ pub(crate) fn refuse_io_uring_setup() -> io::Result<bool> {
     }
 }
 
-/// Calls `io_uring_setup(1, NULL)` directly and returns its error: `EPERM` under the
-/// filter, `EFAULT` (the NULL parameters) without it.
+/// Calls `io_uring_setup(1, NULL)` directly and returns its error: the filter's errno
+/// under the filter, `EFAULT` (the NULL parameters) without it.
 pub(crate) fn raw_io_uring_setup_error() -> io::Error {
     // With a NULL `params` the kernel fails with EFAULT before creating anything (or the
     // filter fails the call first), so no file descriptor can be returned.

@@ -1,6 +1,7 @@
 //! Socket errors reach the caller as the right `io::ErrorKind`, on each driver: a peer's
-//! reset while a read waits, a write to a peer that is gone (an error, never a `SIGPIPE`),
-//! a connection refused, and a name that does not resolve.
+//! reset while a read waits (and every write after it fails), a write to a peer that is
+//! gone (an error, never a `SIGPIPE`), a connection refused, a connect to a full backlog
+//! that a `timeout` cancels (its socket closed), and a name that does not resolve.
 //!
 //! The peers are blocking std sockets driven from the test's own task, so each event (the
 //! reset, the close) happens at an exact point: after our read is waiting (run on a worker,
@@ -54,18 +55,40 @@ fn a_reset_while_a_read_waits_is_connection_reset() {
                 let (mut ours, peer) = pair_with_std().await?;
                 set_linger_zero(&peer);
                 let mut buf = [0u8; 64];
-                let mut read = pin!(ours.read(&mut buf));
+                {
+                    let mut read = pin!(ours.read(&mut buf));
+                    assert!(
+                        poll_once(read.as_mut()).await.is_pending(),
+                        "nothing was sent"
+                    );
+                    // The driver turns: the receive is in the kernel (io_uring), or the
+                    // socket is registered for readiness (epoll).
+                    yield_now().await;
+                    assert!(poll_once(read.as_mut()).await.is_pending(), "still nothing");
+                    drop(peer);
+                    let err = read.await.expect_err("the peer reset the connection");
+                    assert_eq!(err.kind(), ErrorKind::ConnectionReset, "{driver}: {err}");
+                }
+                // The connection is dead: the next write fails too (a reset socket has no
+                // peer; it must not report the bytes as sent).
+                let err = ours
+                    .write(b"after the reset")
+                    .await
+                    .expect_err("a write after the reset");
                 assert!(
-                    poll_once(read.as_mut()).await.is_pending(),
-                    "nothing was sent"
+                    is_gone(&err),
+                    "{driver}: write after reset: {:?}: {err}",
+                    err.kind()
                 );
-                // The driver turns: the receive is in the kernel (io_uring), or the socket is
-                // registered for readiness (epoll).
-                yield_now().await;
-                assert!(poll_once(read.as_mut()).await.is_pending(), "still nothing");
-                drop(peer);
-                let err = read.await.expect_err("the peer reset the connection");
-                assert_eq!(err.kind(), ErrorKind::ConnectionReset, "{driver}: {err}");
+                let err = ours
+                    .write_all(&[0x5a; 64 * 1024])
+                    .await
+                    .expect_err("write_all after the reset");
+                assert!(
+                    is_gone(&err),
+                    "{driver}: write_all after reset: {:?}: {err}",
+                    err.kind()
+                );
                 Ok(())
             }),
         );
@@ -160,6 +183,76 @@ fn connecting_to_a_closed_port_is_connection_refused() {
             }
             Ok(())
         });
+    }
+}
+
+/// RELIABILITY.md 3.4: a listener on `listen(1)` that never accepts. Once its accept queue
+/// is full the kernel drops further SYNs, so a connect sits in SYN retry (1 s, 3 s, ...):
+/// `timeout` ends it with `Elapsed`, and the cancelled connect's socket is closed (the
+/// process's descriptor count is what it was before the connect).
+#[cfg(target_os = "linux")]
+#[test]
+fn a_connect_to_a_full_backlog_times_out_and_closes_its_socket() {
+    use hiver_runtime::{timeout, Duration};
+
+    use crate::support::{open_fds, yield_now};
+
+    /// Far below the first SYN retransmission (1 s): an attempt that gets no SYN-ACK at
+    /// once is in SYN retry.
+    const WAIT: Duration = Duration::from_millis(150);
+    /// Connects tried to fill the queue (a `listen(1)` queue holds 2 on Linux; the
+    /// handshake of one more may complete before its ACK is dropped).
+    const FILL: usize = 16;
+    let _serial = serial();
+    for driver in drivers() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        // std listens with a backlog of 128: listen again, with 1 (Linux updates it).
+        rustix::net::listen(&listener, 1).expect("listen(1)");
+        let addr = listener.local_addr().unwrap();
+        run(driver, 1, "connect to a full backlog", async {
+            let mut held = Vec::new();
+            let mut timed_out = 0;
+            for _ in 0..FILL {
+                let before = open_fds();
+                match timeout(WAIT, TcpStream::connect(addr)).await {
+                    Ok(stream) => held.push(stream?),
+                    Err(_elapsed) => {
+                        // The connect future is dropped: its socket is closed, at once on
+                        // epoll, by a close queued on the ring on io_uring (after anything
+                        // on that fd still waiting in the SQ): a few driver turns at most.
+                        let mut turns = 0;
+                        while open_fds() != before && turns < 100 {
+                            yield_now().await;
+                            turns += 1;
+                        }
+                        assert_eq!(
+                            open_fds(),
+                            before,
+                            "{driver}: the cancelled connect's socket is still open after \
+                             {turns} turns of the runtime"
+                        );
+                        timed_out += 1;
+                        if timed_out == 3 {
+                            break;
+                        }
+                    }
+                }
+            }
+            println!(
+                "{driver}: {} connects completed into the listen(1) queue, then {timed_out} \
+                 timed out in SYN retry",
+                held.len()
+            );
+            assert_eq!(
+                timed_out, 3,
+                "{driver}: {FILL} connects to a listen(1) socket that never accepts all \
+                 completed; the backlog never filled"
+            );
+            assert!(!held.is_empty(), "{driver}: the first connect completes");
+            drop(held);
+            Ok(())
+        });
+        drop(listener);
     }
 }
 

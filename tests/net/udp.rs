@@ -1,6 +1,7 @@
 //! UDP on each driver: a datagram longer than the buffer is truncated as the OS does (and
 //! the next one is a fresh datagram); `connect` with `send`/`recv` (only the peer's
-//! datagrams arrive; an unreachable peer is `ConnectionRefused`); `recv_from` reports each
+//! datagrams arrive; an unreachable peer is `ConnectionRefused`, and the socket stays
+//! usable after it); a datagram larger than UDP allows is `EMSGSIZE`; `recv_from` reports each
 //! datagram's own source, IPv4 and IPv6; many `recv_from` waiting at once on one socket,
 //! from tasks on two workers, each get one datagram. Ignored until fixed: `send` without
 //! `connect` fails with `EDESTADDRREQ`, where the method's documentation says
@@ -120,6 +121,105 @@ fn a_connected_socket_sees_an_unreachable_peer_as_connection_refused() {
             let mut buf = [0u8; 16];
             let err = a.recv(&mut buf).await.expect_err("nobody listens there");
             assert_eq!(err.kind(), ErrorKind::ConnectionRefused, "{driver}: {err}");
+            Ok(())
+        });
+    }
+}
+
+/// RELIABILITY.md 3.7: after the `ConnectionRefused` of a dead port (on a `recv`, and on
+/// a `send` that follows the next ICMP error), the socket is still usable: connected to a
+/// live peer it sends and receives; connected back to the dead port it is refused again.
+#[test]
+fn a_refused_connected_socket_stays_usable() {
+    let _serial = serial();
+    for driver in drivers() {
+        run(driver, 1, "usable after ConnectionRefused", async {
+            let closed = std::net::UdpSocket::bind("127.0.0.1:0")?.local_addr()?;
+            let live = UdpSocket::bind("127.0.0.1:0").await?;
+            let a = UdpSocket::bind("127.0.0.1:0").await?;
+            a.connect(closed).await?;
+            let mut buf = [0u8; 16];
+            a.send(b"anyone?").await?;
+            let err = a.recv(&mut buf).await.expect_err("nobody listens there");
+            assert_eq!(
+                err.kind(),
+                ErrorKind::ConnectionRefused,
+                "{driver}: recv: {err}"
+            );
+            // The error was taken by that recv: the next send goes out (and draws another
+            // ICMP error), whose refusal the send after it reports. Bounded: loopback
+            // answers at once, a few sends are plenty.
+            a.send(b"again?").await?;
+            let mut refused_on_send = false;
+            for _ in 0..100 {
+                match a.send(b"again?").await {
+                    Err(e) if e.kind() == ErrorKind::ConnectionRefused => {
+                        refused_on_send = true;
+                        break;
+                    }
+                    Err(e) => panic!("{driver}: send to a dead port: {e}"),
+                    Ok(_) => crate::support::yield_now().await,
+                }
+            }
+            assert!(
+                refused_on_send,
+                "{driver}: no send reported ConnectionRefused"
+            );
+            // Still usable: to a live peer, both ways.
+            a.connect(live.local_addr()?).await?;
+            assert_eq!(a.send(b"alive").await?, 5, "{driver}");
+            let (n, src) = live.recv_from(&mut buf).await?;
+            assert_eq!(
+                (&buf[..n], src),
+                (&b"alive"[..], a.local_addr()?),
+                "{driver}"
+            );
+            live.send_to(b"back", a.local_addr()?).await?;
+            let n = a.recv(&mut buf).await?;
+            assert_eq!(&buf[..n], b"back", "{driver}");
+            // And a dead port is still refused, not a stale or silent state.
+            a.connect(closed).await?;
+            a.send(b"anyone?").await?;
+            let err = a.recv(&mut buf).await.expect_err("still nobody there");
+            assert_eq!(err.kind(), ErrorKind::ConnectionRefused, "{driver}: {err}");
+            Ok(())
+        });
+    }
+}
+
+/// RELIABILITY.md 3.7: a 70,000-byte datagram is more than UDP over IPv4 carries (65,507
+/// bytes of payload): the send fails with `EMSGSIZE`, sends nothing, and the socket goes on.
+#[test]
+fn a_datagram_too_large_for_udp_is_emsgsize() {
+    let _serial = serial();
+    for driver in drivers() {
+        run(driver, 1, "EMSGSIZE", async {
+            let a = UdpSocket::bind("127.0.0.1:0").await?;
+            let b = UdpSocket::bind("127.0.0.1:0").await?;
+            let to = b.local_addr()?;
+            let huge = pattern(70_000, 7);
+            let err = a
+                .send_to(&huge, to)
+                .await
+                .expect_err("70,000 bytes in one datagram");
+            assert_eq!(
+                err.raw_os_error(),
+                Some(libc::EMSGSIZE),
+                "{driver}: send_to: {err}"
+            );
+            a.connect(to).await?;
+            let err = a.send(&huge).await.expect_err("70,000 bytes, connected");
+            assert_eq!(
+                err.raw_os_error(),
+                Some(libc::EMSGSIZE),
+                "{driver}: send: {err}"
+            );
+            // Nothing went out; the socket still works, and the largest datagram fits.
+            assert_eq!(a.send(&huge[..65_507]).await?, 65_507, "{driver}");
+            let mut buf = vec![0u8; 70_000];
+            let n = b.recv(&mut buf).await?;
+            assert_eq!(n, 65_507, "{driver}: the first datagram b got");
+            assert_eq!(buf[..n], huge[..n], "{driver}");
             Ok(())
         });
     }

@@ -9,21 +9,34 @@
 mod drivers;
 #[path = "../common/fds.rs"]
 mod fds;
+mod forked;
 mod load;
 mod support;
 
 mod bad_addresses;
+mod blocked_worker;
 mod churn;
+mod close_cancelled_read;
 mod closed_fd;
 mod cq_overflow;
+mod drop_pending;
 mod duration_max;
+mod eintr;
 mod fork;
 mod huge_buffers;
+mod many_idle;
+mod memlock;
 mod panics;
+mod partial_writes;
+mod runtime_churn;
 mod shutdown_load;
 mod slow_clients;
+mod slowloris;
 mod soak;
+mod spawn_shutdown;
 mod starvation;
+mod task_matrix;
+mod timer_resets;
 mod timer_storm;
 mod wake_storm;
 mod zero_length;

@@ -151,3 +151,65 @@ impl Progress {
         self.steps.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
     }
 }
+
+/// Sets `SO_SNDBUF` and `SO_RCVBUF` of the socket `fd` to `bytes` (the kernel doubles it,
+/// and keeps it above its minimum).
+pub(crate) fn set_buffer_sizes(fd: &impl std::os::fd::AsRawFd, bytes: usize) {
+    for opt in [libc::SO_SNDBUF, libc::SO_RCVBUF] {
+        let v = bytes as libc::c_int;
+        // SAFETY: `fd` is a live socket for the call; the pointer and length describe `v`,
+        // which the kernel only reads.
+        let rc = unsafe {
+            libc::setsockopt(
+                fd.as_raw_fd(),
+                libc::SOL_SOCKET,
+                opt,
+                (&v as *const libc::c_int).cast(),
+                std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+            )
+        };
+        assert_eq!(rc, 0, "setsockopt: {}", std::io::Error::last_os_error());
+    }
+}
+
+/// A TCP socket of this process found by its two addresses, for setting an option on a
+/// runtime socket whose descriptor is not public. The descriptor is only borrowed: it
+/// stays the runtime's (never closed through this value).
+pub(crate) struct FoundFd(std::os::fd::RawFd);
+
+impl std::os::fd::AsRawFd for FoundFd {
+    fn as_raw_fd(&self) -> std::os::fd::RawFd {
+        self.0
+    }
+}
+
+/// The descriptor of the connected TCP socket with addresses `local` and `peer`, if any.
+pub(crate) fn socket_fd(
+    local: std::net::SocketAddr,
+    peer: std::net::SocketAddr,
+) -> Option<FoundFd> {
+    use std::mem::ManuallyDrop;
+    use std::os::fd::FromRawFd;
+    for e in std::fs::read_dir("/proc/self/fd").ok()?.flatten() {
+        let Some(fd) = e.file_name().to_str().and_then(|n| n.parse::<i32>().ok()) else {
+            continue;
+        };
+        let is_socket =
+            std::fs::read_link(e.path()).is_ok_and(|t| t.to_string_lossy().starts_with("socket:"));
+        if !is_socket {
+            continue;
+        }
+        // SAFETY: `fd` is open (listed just now) and only queried through this value,
+        // which is never dropped (ManuallyDrop): the descriptor stays its owner's.
+        let s = ManuallyDrop::new(unsafe { std::net::TcpStream::from_raw_fd(fd) });
+        if s.local_addr().ok() == Some(local) && s.peer_addr().ok() == Some(peer) {
+            return Some(FoundFd(fd));
+        }
+    }
+    None
+}
+
+/// The soft and hard `RLIMIT_NOFILE`.
+pub(crate) fn nofile_limits() -> (u64, u64) {
+    nofile::nofile()
+}

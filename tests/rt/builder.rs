@@ -129,10 +129,19 @@ fn driver_type_is_honoured() {
 }
 
 #[test]
-fn io_entries_is_clamped_not_refused() {
+fn io_entries_above_the_kernel_max_is_refused_below_it_rounded() {
+    for n in [32769, u32::MAX] {
+        let e = Runtime::builder()
+            .worker_threads(1)
+            .io_entries(n)
+            .build()
+            .unwrap_err();
+        assert_eq!(e.kind(), std::io::ErrorKind::InvalidInput, "{n}: {e}");
+        assert!(e.to_string().contains("32768"), "{n}: {e}");
+    }
     let mut rt = Runtime::builder()
         .worker_threads(1)
-        .io_entries(u32::MAX)
+        .io_entries(32768)
         .build()
         .unwrap();
     rt.block_on(async {}).unwrap();

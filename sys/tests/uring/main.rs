@@ -6,6 +6,7 @@ mod buf_ring;
 mod cancel;
 mod files;
 mod msg_ring;
+mod msg_ring_overflow;
 mod multishot;
 mod nop;
 mod overflow;
