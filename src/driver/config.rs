@@ -45,6 +45,10 @@ pub struct DriverConfig {
     pub(crate) cpu_affinity: Option<usize>,
     pub(crate) defer_wakeup: bool,
     pub(crate) max_ops_per_fd: usize,
+    /// Unit tests only: an opcode the io_uring driver must treat as missing from the
+    /// kernel's probe when it starts (RELIABILITY.md case 13, a faked missing opcode).
+    #[cfg(test)]
+    pub(crate) fake_missing_op: Option<u8>,
 }
 
 impl Default for DriverConfig {
@@ -55,6 +59,8 @@ impl Default for DriverConfig {
             cpu_affinity: None,
             defer_wakeup: false,
             max_ops_per_fd: 64,
+            #[cfg(test)]
+            fake_missing_op: None,
         }
     }
 }

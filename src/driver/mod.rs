@@ -19,6 +19,9 @@ pub(crate) mod readiness;
 #[cfg(target_os = "linux")]
 pub(crate) mod uring;
 
+#[cfg(all(test, target_os = "linux"))]
+mod tests;
+
 use std::io;
 use std::time::Duration;
 
@@ -77,7 +80,10 @@ impl Driver {
                 Ok(d) => Ok(Driver::Uring(d)),
                 Err(e) => {
                     tracing::info!(reason = %e, "io_uring unavailable, falling back to epoll");
-                    let mut d = readiness::ReadinessDriver::new()?;
+                    let mut d = readiness::ReadinessDriver::new().map_err(|epoll| {
+                        let epoll = readiness_error(epoll);
+                        io::Error::new(epoll.kind(), format!("{epoll}; before it, {e}"))
+                    })?;
                     d.fallback = Some(e.to_string());
                     Ok(Driver::Epoll(d))
                 }
@@ -85,16 +91,18 @@ impl Driver {
             #[cfg(target_os = "linux")]
             DriverType::IOUring => uring::UringDriver::new(config).map(Driver::Uring),
             #[cfg(target_os = "linux")]
-            DriverType::Epoll => Ok(Driver::Epoll(readiness::ReadinessDriver::new()?)),
+            DriverType::Epoll => Ok(Driver::Epoll(
+                readiness::ReadinessDriver::new().map_err(readiness_error)?,
+            )),
             #[cfg(target_os = "linux")]
             DriverType::Kqueue => Err(unsupported(
                 kind,
                 "kqueue exists on macOS and the BSDs, not on Linux",
             )),
             #[cfg(not(target_os = "linux"))]
-            DriverType::Auto | DriverType::Kqueue => {
-                Ok(Driver::Kqueue(readiness::ReadinessDriver::new()?))
-            }
+            DriverType::Auto | DriverType::Kqueue => Ok(Driver::Kqueue(
+                readiness::ReadinessDriver::new().map_err(readiness_error)?,
+            )),
             #[cfg(not(target_os = "linux"))]
             DriverType::IOUring | DriverType::Epoll => Err(unsupported(
                 kind,
@@ -273,6 +281,26 @@ pub(crate) fn uring_io<R>(
 pub(crate) fn no_runtime() -> io::Error {
     io::Error::other(
         "no hiver runtime on this thread: I/O must run inside Runtime::block_on or a spawned task",
+    )
+}
+
+/// The error of setting up the epoll or kqueue driver (its poller and waker descriptors),
+/// saying which driver failed and, for the common errnos, why.
+fn readiness_error(e: io::Error) -> io::Error {
+    let driver = if cfg!(target_os = "linux") {
+        "epoll"
+    } else {
+        "kqueue"
+    };
+    let hint = match e.raw_os_error() {
+        Some(24) => " (no file descriptor left: EMFILE)",
+        Some(23) => " (the system's file table is full: ENFILE)",
+        Some(12) => " (out of memory: ENOMEM)",
+        _ => "",
+    };
+    io::Error::new(
+        e.kind(),
+        format!("{driver} driver: creating its poller and waker failed: {e}{hint}"),
     )
 }
 

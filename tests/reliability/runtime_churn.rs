@@ -21,13 +21,9 @@ fn build(driver: DriverType) -> io::Result<Runtime> {
         .build()
 }
 
-/// Whether `e` names EMFILE (its errno, its text, or the hint the runtime adds).
+/// Whether `e`'s message names EMFILE (the hint the runtime adds to the kernel's text).
 fn names_emfile(e: &io::Error) -> bool {
-    let t = e.to_string();
-    e.raw_os_error() == Some(libc::EMFILE)
-        || t.contains("EMFILE")
-        || t.contains("Too many open files")
-        || t.contains("os error 24")
+    e.to_string().contains("EMFILE")
 }
 
 fn hard_nofile() -> u64 {
@@ -84,6 +80,9 @@ fn emfile_child() -> Result<String, String> {
                     "{driver}: build() succeeded at the fd limit (driver {})",
                     rt.driver_type()
                 ))
+            }
+            Ok(Err(e)) if driver == DriverType::Auto && !e.to_string().contains("io_uring") => {
+                return Err(format!("Auto: the error drops io_uring's reason: {e}"))
             }
             Ok(Err(e)) if names_emfile(&e) => out.push_str(&format!("; {driver}: {e}")),
             Ok(Err(e)) => return Err(format!("{driver}: an error not naming EMFILE: {e}")),

@@ -272,6 +272,14 @@ impl UringDriver {
             ));
         }
         let probe = ring.probe()?;
+        #[cfg(test)]
+        let probe = match config.fake_missing_op {
+            Some(gone) => {
+                let ops: Vec<u8> = probe.supported().filter(|&op| op != gone).collect();
+                hiver_sys::uring::Probe::from_ops(probe.last_op(), &ops)
+            }
+            None => probe,
+        };
         if let Some(op) = probe.first_missing(NEEDED) {
             return Err(io::Error::new(
                 io::ErrorKind::Unsupported,
