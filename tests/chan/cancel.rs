@@ -1,12 +1,14 @@
 //! Cancellation: a send dropped while waiting for space loses nothing and holds no slot;
-//! a `recv` polled once and dropped (as in a `select`) loses no value (RELIABILITY.md
-//! case 32).
+//! a `recv` polled once and dropped (as in a `select`) loses no value, and neither does a
+//! loop of `select_two(rx1.recv(), rx2.recv())` (RELIABILITY.md case 32: 1,000,000
+//! messages in release, 300,000 in debug; every driver).
 
 use std::pin::pin;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
-use hiver_runtime::{bounded, spawn, spawn_on, unbounded, Runtime};
+use hiver_runtime::select::SelectTwoOutput;
+use hiver_runtime::{bounded, select_two, spawn, spawn_on, unbounded, Runtime};
 
 use super::support::{count, drivers, poll_once, runtime, watchdog, yield_now, Counted};
 
@@ -82,9 +84,14 @@ fn an_aborted_sender_task_frees_its_turn_for_the_others() {
 
 #[test]
 fn a_recv_polled_once_and_dropped_loses_no_value() {
-    const N: u64 = 20_000;
-    watchdog("select-recv", || {
-        for d in drivers() {
+    // Per channel (two channels).
+    const N: u64 = if cfg!(debug_assertions) {
+        20_000
+    } else {
+        500_000
+    };
+    for d in drivers() {
+        watchdog("select-recv", move || {
             let mut rt = runtime(d, 2);
             let got = rt
                 .block_on(async {
@@ -125,6 +132,87 @@ fn a_recv_polled_once_and_dropped_loses_no_value() {
             let all: Vec<u64> = (0..N).collect();
             assert_eq!(got[0], all, "{d}: bounded, in order, none lost");
             assert_eq!(got[1], all, "{d}: unbounded, in order, none lost");
-        }
-    });
+        });
+    }
+}
+
+#[test]
+fn select_two_over_two_receivers_loses_no_message() {
+    // Per channel: 1,000,000 messages in all in release.
+    const N: u64 = if cfg!(debug_assertions) {
+        150_000
+    } else {
+        500_000
+    };
+    for d in drivers() {
+        watchdog("select-two-recv", move || {
+            let mut rt = runtime(d, 2);
+            let started = std::time::Instant::now();
+            let (got, firsts) = rt
+                .block_on(async {
+                    let (tx, rx1) = bounded(4);
+                    let (tx2, rx2) = unbounded();
+                    spawn_on(0, async move {
+                        for i in 0..N {
+                            tx.send(i).await.unwrap();
+                        }
+                    })
+                    .unwrap();
+                    spawn_on(1, async move {
+                        for i in 0..N {
+                            tx2.send(i).await.unwrap();
+                        }
+                    })
+                    .unwrap();
+                    let mut got = [
+                        Vec::with_capacity(N as usize),
+                        Vec::with_capacity(N as usize),
+                    ];
+                    let mut open = [true, true];
+                    let mut firsts = 0u64;
+                    // Bounded: each turn takes a message or closes a channel.
+                    for _ in 0..=2 * N + 2 {
+                        match open {
+                            [true, true] => match select_two(rx1.recv(), rx2.recv()).await {
+                                SelectTwoOutput::First(Ok(v)) => {
+                                    firsts += 1;
+                                    got[0].push(v)
+                                }
+                                SelectTwoOutput::First(Err(_)) => open[0] = false,
+                                SelectTwoOutput::Second(Ok(v)) => got[1].push(v),
+                                SelectTwoOutput::Second(Err(_)) => open[1] = false,
+                            },
+                            [true, false] => match rx1.recv().await {
+                                Ok(v) => got[0].push(v),
+                                Err(_) => open[0] = false,
+                            },
+                            [false, true] => match rx2.recv().await {
+                                Ok(v) => got[1].push(v),
+                                Err(_) => open[1] = false,
+                            },
+                            [false, false] => break,
+                        }
+                    }
+                    (got, firsts)
+                })
+                .unwrap();
+            println!(
+                "{d}: {} messages through select_two in {:?} ({firsts} from the first receiver \
+                 while both were open)",
+                got[0].len() + got[1].len(),
+                started.elapsed()
+            );
+            let all: Vec<u64> = (0..N).collect();
+            assert!(
+                got[0] == all,
+                "{d}: bounded: {} received, in order, none lost",
+                got[0].len()
+            );
+            assert!(
+                got[1] == all,
+                "{d}: unbounded: {} received, in order, none lost",
+                got[1].len()
+            );
+        });
+    }
 }

@@ -23,8 +23,8 @@ use hiver_runtime::io::{TcpListener, TcpStream, UdpSocket};
 use hiver_runtime::DriverType;
 
 use crate::support::{
-    drivers, on_worker, pair_with_std, pattern, poll_once, poll_once_flagged, run, run_metrics,
-    serial, yield_now,
+    drivers, on_worker, pair_with_std, pattern, pattern_at, poll_once, poll_once_flagged, run,
+    run_metrics, serial, yield_now,
 };
 
 /// Reads until end of stream, `max` bytes at most.
@@ -177,6 +177,134 @@ fn reads_dropped_while_bytes_flow_lose_and_duplicate_nothing() {
                 Ok(())
             }),
         );
+    }
+}
+
+/// Reads dropped while pending, with the peer writing all along (RELIABILITY.md case 19).
+const FLOWING_DROPS: u64 = if cfg!(debug_assertions) {
+    20_000
+} else {
+    100_000
+};
+
+/// Case 19 with bytes flowing: a std peer writes a pattern continuously (chunks of 1 byte
+/// to 16 KiB, pausing now and then so that the socket runs empty) while the reader polls
+/// reads once and drops every one that is pending (mostly after the driver turned, so an
+/// io_uring receive is in the kernel, racing its data), until `FLOWING_DROPS` were dropped.
+/// Then the peer stops and closes: the bytes read, checked as they come, are exactly the
+/// bytes sent, in order. At the end nothing is in flight and the receive ring never ran dry
+/// (a buffer lost by a cancelled receive that won the race would never come back: a few
+/// hundred lost would starve the 256-buffer ring). The driver's count of lent buffers is
+/// not public; `buf_starved == 0` and `io_in_flight == 0` are what the metrics show.
+#[test]
+fn reads_dropped_while_the_peer_writes_continuously_lose_nothing() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+    const SEED: u8 = 13;
+    let _serial = serial();
+    for driver in drivers() {
+        let ((drops, readies, bytes), metrics) = run_metrics(
+            driver,
+            1,
+            "reads dropped while bytes flow continuously",
+            on_worker(async move {
+                let (mut ours, peer) = pair_with_std().await?;
+                let stop = Arc::new(AtomicBool::new(false));
+                let stopped = stop.clone();
+                // The pattern repeats every 251 bytes: the bytes from offset `off` on, up to
+                // 16 KiB, are `table[off % 251..]` (compared with memcmp, fast in debug too).
+                let table: Arc<Vec<u8>> =
+                    Arc::new((0..251 + 16 * 1024).map(|i| pattern_at(i, SEED)).collect());
+                let tab = table.clone();
+                let sender = std::thread::spawn(move || {
+                    let mut peer = peer;
+                    let mut sent = 0usize;
+                    let mut k = 0u64;
+                    // Bounded: the reader stops it; 64 GiB would take minutes.
+                    while !stopped.load(Ordering::SeqCst) && sent < 64 << 30 {
+                        let n = [1, 7, 100, 1000, 4096, 16 * 1024, 3, 512][(k % 8) as usize];
+                        let from = sent % 251;
+                        peer.write_all(&tab[from..from + n])?;
+                        sent += n;
+                        k += 1;
+                        if k % 8 == 0 {
+                            // Pace (provoke): the reader catches up and its reads wait.
+                            std::thread::sleep(Duration::from_micros(50));
+                        }
+                    }
+                    Ok::<_, io::Error>(sent)
+                    // `peer` dropped: end of stream.
+                });
+                let mut off = 0usize;
+                let mut buf = vec![0u8; 16 * 1024];
+                let (mut drops, mut readies) = (0u64, 0u64);
+                let check = |got: &[u8], off: usize| {
+                    let want = &table[off % 251..off % 251 + got.len()];
+                    if got != want {
+                        let i = (0..got.len()).find(|&i| got[i] != want[i]).unwrap_or(0);
+                        panic!(
+                            "{driver}: byte {} wrong (lost, repeated or reordered)",
+                            off + i
+                        );
+                    }
+                };
+                // Bounded: the drops come within the test's deadline (`run`'s 60 s).
+                let mut i = 0u64;
+                while drops < FLOWING_DROPS {
+                    i += 1;
+                    let polled = {
+                        let mut read = pin!(ours.read(&mut buf));
+                        let polled = poll_once(read.as_mut()).await;
+                        if polled.is_pending() {
+                            drops += 1;
+                            if i % 4 != 3 {
+                                yield_now().await;
+                            }
+                        }
+                        polled
+                    };
+                    match polled {
+                        Poll::Ready(Ok(0)) => {
+                            panic!("{driver}: end of stream while the peer writes")
+                        }
+                        Poll::Ready(Ok(n)) => {
+                            check(&buf[..n], off);
+                            off += n;
+                            readies += 1;
+                        }
+                        Poll::Ready(Err(e)) => return Err(e),
+                        Poll::Pending => {}
+                    }
+                }
+                stop.store(true, Ordering::SeqCst);
+                loop {
+                    let n = ours.read(&mut buf).await?;
+                    if n == 0 {
+                        break;
+                    }
+                    check(&buf[..n], off);
+                    off += n;
+                }
+                let sent = sender.join().expect("sender thread")?;
+                assert_eq!(off, sent, "{driver}: bytes read, bytes sent");
+                Ok((drops, readies, off))
+            }),
+        );
+        let w = &metrics.workers()[0];
+        println!(
+            "{driver}: {drops} reads dropped pending, {readies} completed, {bytes} bytes \
+             byte-exact; io_cancels {} (done {}, late {}), io_in_flight {}, buf_starved {}",
+            w.io_cancels, w.io_cancels_done, w.io_cancels_late, w.io_in_flight, w.buf_starved
+        );
+        assert!(bytes > 0 && readies > 0, "{driver}: bytes flowed");
+        if driver == DriverType::IOUring {
+            assert!(
+                w.io_cancels > 0,
+                "{driver}: receives were cancelled in the kernel"
+            );
+            assert_eq!(w.io_in_flight, 0, "{driver}: operations left in flight");
+            assert_eq!(w.buf_starved, 0, "{driver}: the receive ring ran dry");
+        }
     }
 }
 

@@ -68,7 +68,7 @@ fn resets_earlier_and_later_fire_at_the_new_deadline() {
                 // 1,000 resets in a row, each registered, alternating far and near.
                 let mut s = sleep(Duration::from_secs(60));
                 for i in 0..1000u64 {
-                    let d = if i % 2 == 0 { 3600_000 - i } else { 1 + i % 7 };
+                    let d = if i % 2 == 0 { 3_600_000 - i } else { 1 + i % 7 };
                     s.reset(Instant::now() + Duration::from_millis(d));
                     assert!(!register(&mut s).await, "reset {i} fired at once");
                 }

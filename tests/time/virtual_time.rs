@@ -97,3 +97,89 @@ fn interval_under_virtual_time_keeps_its_grid() {
     })
     .unwrap();
 }
+
+/// A tiny seeded generator (xorshift64*), so the deadlines are the same on every run.
+struct XorShift(u64);
+
+impl XorShift {
+    fn next(&mut self) -> u64 {
+        let mut x = self.0;
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        self.0 = x;
+        x.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+}
+
+/// RELIABILITY.md case 28 / section 4: 100,000 random deadlines on a virtual clock (debug
+/// too: under a second), from sub-millisecond to 10 years (log-uniform over the
+/// wheel's four levels and beyond, with random nanoseconds), half through `sleep`, half
+/// through `sleep_until`, each a task of its own, all pending at once: each fires in
+/// [deadline, deadline + 1 ms] of virtual time, never early. Once per driver.
+#[test]
+fn random_deadlines_on_a_virtual_clock_fire_within_a_millisecond() {
+    const N: u64 = 100_000;
+    const TEN_YEARS_MS: u64 = 10 * 365 * 86_400 * 1000;
+    for driver in crate::drivers::drivers() {
+        let mut rt = crate::drivers::runtime(driver, 1);
+        let real = std::time::Instant::now();
+        let (late, latest) = rt
+            .block_on(async move {
+                time::pause();
+                let t0 = Instant::now();
+                let mut rng = XorShift(0x9e37_79b9_7f4a_7c15);
+                let tasks: Vec<_> = (0..N)
+                    .map(|i| {
+                        // Milliseconds log-uniform in [1, 2^38) (2^38 ms is 8.7 years), or
+                        // up to ten years; plus up to a millisecond of nanoseconds.
+                        let r = rng.next();
+                        let ms = match r % 16 {
+                            0 => TEN_YEARS_MS - rng.next() % 1000,
+                            1 => 0,
+                            _ => {
+                                let bits = 1 + rng.next() % 38;
+                                rng.next() % (1u64 << bits)
+                            }
+                        };
+                        let d = Duration::from_millis(ms)
+                            + Duration::from_nanos(rng.next() % 1_000_000);
+                        let deadline = t0 + d;
+                        spawn_local(async move {
+                            if i % 2 == 0 {
+                                sleep(d).await;
+                            } else {
+                                sleep_until(deadline).await;
+                            }
+                            (deadline, Instant::now())
+                        })
+                    })
+                    .collect();
+                let mut late = Vec::new();
+                let mut latest = Duration::ZERO;
+                for (i, t) in tasks.into_iter().enumerate() {
+                    let (deadline, fired) = t.await.expect("sleeper task");
+                    if fired < deadline || fired > deadline + Duration::from_millis(1) {
+                        late.push((i, deadline - t0, fired - t0));
+                    }
+                    latest = latest.max(fired - t0);
+                }
+                (late, latest)
+            })
+            .unwrap();
+        println!(
+            "{driver}: {N} random deadlines up to {:.1} days of virtual time in {:?} real; \
+             outside [deadline, deadline + 1 ms]: {}",
+            latest.as_secs_f64() / 86_400.0,
+            real.elapsed(),
+            late.len()
+        );
+        assert!(
+            late.is_empty(),
+            "{driver}: {} of {N} fired outside [deadline, deadline + 1 ms] (index, deadline, \
+             fired; first 10): {:?}",
+            late.len(),
+            &late[..late.len().min(10)]
+        );
+    }
+}
