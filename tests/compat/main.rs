@@ -14,7 +14,7 @@ mod support;
 
 #[cfg(feature = "futures-io")]
 mod futures_io;
-#[cfg(feature = "tokio-io")]
+#[cfg(all(feature = "tokio-io", target_os = "linux"))]
 mod tls;
 #[cfg(feature = "tokio-io")]
 mod tokio_io;
