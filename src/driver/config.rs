@@ -49,6 +49,10 @@ pub struct DriverConfig {
     /// kernel's probe when it starts (RELIABILITY.md case 13, a faked missing opcode).
     #[cfg(test)]
     pub(crate) fake_missing_op: Option<u8>,
+    /// Unit tests only: buffers in each io_uring worker's provided-buffer ring (a power of
+    /// two below the default 256), to exhaust it (RELIABILITY.md case 15).
+    #[cfg(test)]
+    pub(crate) test_buffers: Option<u16>,
 }
 
 impl Default for DriverConfig {
@@ -61,6 +65,8 @@ impl Default for DriverConfig {
             max_ops_per_fd: 64,
             #[cfg(test)]
             fake_missing_op: None,
+            #[cfg(test)]
+            test_buffers: None,
         }
     }
 }

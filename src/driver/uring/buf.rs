@@ -116,6 +116,8 @@ impl std::fmt::Debug for Lent {
 /// A worker's receive pool.
 pub(crate) struct BufPool {
     state: PoolState,
+    /// Buffers in the ring: [`COUNT`], or fewer in unit tests that exhaust it.
+    count: u16,
     returns: Arc<Returns>,
     lent: usize,
     /// Receives that found the ring empty (`ENOBUFS`) and fell back to their own buffer.
@@ -132,9 +134,16 @@ enum PoolState {
 
 impl BufPool {
     pub(crate) fn new() -> BufPool {
+        BufPool::with_count(COUNT)
+    }
+
+    /// A pool of `count` buffers (a power of two, at most [`COUNT`]).
+    pub(crate) fn with_count(count: u16) -> BufPool {
+        debug_assert!(count.is_power_of_two() && count <= COUNT);
         BufPool {
             state: PoolState::Lazy,
-            returns: Arc::new(Returns::new(COUNT)),
+            count,
+            returns: Arc::new(Returns::new(count)),
             lent: 0,
             starved: 0,
         }
@@ -162,11 +171,11 @@ impl BufPool {
         match self.state {
             PoolState::Ready => Some(GROUP),
             PoolState::Refused => None,
-            PoolState::Lazy => match ring.setup_buf_ring(GROUP, COUNT, BUF_LEN) {
+            PoolState::Lazy => match ring.setup_buf_ring(GROUP, self.count, BUF_LEN) {
                 Ok(_) => {
                     self.state = PoolState::Ready;
                     tracing::debug!(
-                        buffers = COUNT,
+                        buffers = self.count,
                         size = BUF_LEN,
                         "io_uring provided-buffer ring set up"
                     );
@@ -179,6 +188,11 @@ impl BufPool {
                 }
             },
         }
+    }
+
+    /// Buffers in the ring.
+    pub(crate) fn count(&self) -> u16 {
+        self.count
     }
 
     /// Whether the buffer ring is in use.

@@ -298,7 +298,10 @@ impl UringDriver {
             wake_armed: false,
             wakes: 0,
             ops: Table::default(),
+            #[cfg(not(test))]
             pool: BufPool::new(),
+            #[cfg(test)]
+            pool: BufPool::with_count(config.test_buffers.unwrap_or(buf::COUNT)),
             cancels: rx,
             cqes: Vec::with_capacity(64),
             wakers: Vec::new(),
@@ -325,7 +328,7 @@ impl UringDriver {
             features: self.ring.features(),
             sq_entries: self.ring.entries(),
             cq_entries: self.ring.cq_entries(),
-            buffer_ring: Some((buf::COUNT, buf::BUF_LEN)),
+            buffer_ring: Some((self.pool.count(), buf::BUF_LEN)),
             fallback: None,
         }
     }
