@@ -26,9 +26,9 @@
 //!   or on a corrupt echo.
 //! - `idle`: `--idle-conns` connections held idle in the server for `--idle-secs`, then
 //!   one echo on every one (RELIABILITY.md case 10). Prints RSS per idle connection (the
-//!   clients are plain std sockets, so the growth is the server side's). Fails on any
-//!   error, wrong echo, lost connection or descriptor leak. The default count is
-//!   0.75 x the hard `RLIMIT_NOFILE` / 2 (both ends live in this process), at most 15,000.
+//!   clients are plain std sockets in a child process, so the growth is the server
+//!   side's). Fails on any error, wrong echo, lost connection or descriptor leak. The
+//!   default count is 0.75 x the hard `RLIMIT_NOFILE`, at most 15,000.
 //!
 //! `--duration SECS` is a time limit per case and driver: `soak` and `churn` stop at it and
 //! then fail (their count was not reached); `timers` stops its quiet phase and its storms
@@ -101,11 +101,12 @@ const STORM_FLOOR: Duration = Duration::from_millis(1);
 /// Echoes the storm phase must see before its p99 is judged (storms repeat until then).
 const STORM_MIN_ECHOES: u64 = 1_000;
 
-/// The default `--idle-conns`: 0.75 x the hard `RLIMIT_NOFILE`, halved because both ends
-/// of every connection live in this process, and at most 15,000 (RELIABILITY.md case 10).
+/// The default `--idle-conns`: 0.75 x the hard `RLIMIT_NOFILE`, at most 15,000
+/// (RELIABILITY.md case 10). The clients live in a child process, so the server process
+/// holds one descriptor per connection.
 fn default_idle_conns() -> u64 {
     let (_, hard) = nofile();
-    (hard.min(1 << 24) * 3 / 4 / 2).min(15_000)
+    (hard.min(1 << 24) * 3 / 4).min(15_000)
 }
 
 fn usage() -> ! {
@@ -127,7 +128,7 @@ fn usage() -> ! {
          --duration SECS is a limit per case and driver: soak, churn and the timer storm stop\n  \
          at it and fail; slow and idle cap --slow-secs and --idle-secs to half of it and\n  \
          fail if they end after it.\n\
-         --idle-conns defaults to 0.75 x hard RLIMIT_NOFILE / 2 (both ends are in this\n  \
+         --idle-conns defaults to 0.75 x hard RLIMIT_NOFILE (the clients are in a child\n  \
          process), at most 15,000 ({} here); --idle-secs to 60.",
         default_idle_conns()
     );
@@ -848,16 +849,59 @@ fn wait_count(counter: &AtomicU64, want: u64, limit: Duration) -> bool {
     true
 }
 
+/// The client side of the idle case, in a child process (`soak --idle-client ADDR M`):
+/// connects `M` blocking sockets and says `connected`; on `echo` from the parent, one echo
+/// on every connection, each message naming its connection, and says `echoed WRONG`; then
+/// closes them all and exits when its standard input ends.
+fn idle_client(addr: &str, m: u64) -> io::Result<()> {
+    use std::io::{BufRead, Read, Write};
+    raise_nofile(m + 256);
+    let mut conns = Vec::with_capacity(m as usize);
+    for i in 0..m {
+        let c = std::net::TcpStream::connect(addr)
+            .map_err(|e| io::Error::new(e.kind(), format!("idle connect {i} of {m}: {e}")))?;
+        // The watchdog of the echo below: a lost connection is an error, not a hang.
+        c.set_read_timeout(Some(Duration::from_secs(30)))?;
+        conns.push(c);
+    }
+    let mut out = io::stdout().lock();
+    writeln!(out, "connected")?;
+    out.flush()?;
+    let mut lines = io::stdin().lock().lines();
+    match lines.next() {
+        Some(Ok(l)) if l == "echo" => {}
+        _ => {
+            return Err(io::Error::other(
+                "idle client: no echo order from the parent",
+            ))
+        }
+    }
+    let mut wrong = 0u64;
+    for (i, c) in conns.iter_mut().enumerate() {
+        let msg = (i as u64 ^ 0x5a5a_0000_0000).to_le_bytes();
+        let mut back = [0u8; 8];
+        c.write_all(&msg)
+            .and_then(|()| c.read_exact(&mut back))
+            .map_err(|e| io::Error::new(e.kind(), format!("idle echo on connection {i}: {e}")))?;
+        wrong += u64::from(back != msg);
+    }
+    writeln!(out, "echoed {wrong}")?;
+    out.flush()?;
+    for _ in lines {}
+    drop(conns);
+    Ok(())
+}
+
 fn case_idle(driver: DriverType, o: &Opts, v: &mut Verdict) -> io::Result<()> {
-    use std::io::{Read, Write};
+    use std::io::{BufRead, Write};
+    use std::process::{Command, Stdio};
     let m = o.idle_conns;
     let before = open_fds();
     let (soft, hard) = nofile();
-    if (before as u64) + 2 * m + 64 > soft {
+    if (before as u64) + m + 64 > soft {
         return Err(io::Error::other(format!(
-            "--idle-conns {m}: both ends need {} descriptors beside the {before} open, \
-             RLIMIT_NOFILE is {soft} (hard {hard})",
-            2 * m
+            "--idle-conns {m}: the server ends need {m} descriptors beside the {before} open, \
+             RLIMIT_NOFILE is {soft} (hard {hard})"
         )));
     }
     let (accepted, closed, errors) = (
@@ -875,18 +919,27 @@ fn case_idle(driver: DriverType, o: &Opts, v: &mut Verdict) -> io::Result<()> {
         })??
     };
     let rss0 = rss_kib();
-    // The clients are plain blocking sockets (a descriptor each, no runtime): the RSS
-    // growth is the server side's.
+    // The clients are plain blocking sockets in a child process (this program again, with
+    // --idle-client): the server process holds only the server ends, and its RSS growth is
+    // the server side's.
     let start = Instant::now();
-    let mut conns = Vec::with_capacity(m as usize);
-    for i in 0..m {
-        let c = std::net::TcpStream::connect(addr)
-            .map_err(|e| io::Error::new(e.kind(), format!("idle connect {i} of {m}: {e}")))?;
-        // The watchdog of the echo below: a lost connection is an error, not a hang.
-        c.set_read_timeout(Some(Duration::from_secs(30)))?;
-        conns.push(c);
-    }
-    let all_in = wait_count(&accepted, m, Duration::from_secs(60));
+    let mut child = Command::new(std::env::current_exe()?)
+        .args(["--idle-client", &addr.to_string(), &m.to_string()])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()?;
+    let mut to_child = child.stdin.take().expect("piped");
+    let mut from_child = io::BufReader::new(child.stdout.take().expect("piped")).lines();
+    let mut said = |what: &str| -> io::Result<String> {
+        match from_child.next() {
+            Some(line) => line,
+            None => Err(io::Error::other(format!(
+                "idle client exited before it {what} (its error is above)"
+            ))),
+        }
+    };
+    let connected = said("connected")?;
+    let all_in = connected == "connected" && wait_count(&accepted, m, Duration::from_secs(60));
     let connect_time = start.elapsed();
     let rss1 = rss_kib();
     std::thread::sleep(o.idle_secs); // the case: M connections idle for S seconds
@@ -894,19 +947,22 @@ fn case_idle(driver: DriverType, o: &Opts, v: &mut Verdict) -> io::Result<()> {
     let ended_idle = closed.load(Ordering::SeqCst);
     // One echo on every connection, each message naming its connection.
     let start = Instant::now();
-    let mut wrong = 0u64;
-    for (i, c) in conns.iter_mut().enumerate() {
-        let msg = (i as u64 ^ 0x5a5a_0000_0000).to_le_bytes();
-        let mut back = [0u8; 8];
-        c.write_all(&msg)
-            .and_then(|()| c.read_exact(&mut back))
-            .map_err(|e| io::Error::new(e.kind(), format!("idle echo on connection {i}: {e}")))?;
-        wrong += u64::from(back != msg);
-    }
+    writeln!(to_child, "echo")?;
+    let echoed = said("echoed")?;
+    let wrong: u64 = echoed
+        .strip_prefix("echoed ")
+        .and_then(|w| w.parse().ok())
+        .ok_or_else(|| io::Error::other(format!("idle client said {echoed:?}")))?;
     let echo_time = start.elapsed();
     let rss3 = rss_kib();
-    drop(conns);
+    drop(from_child);
+    drop(to_child); // the child closes its connections and exits
+    let status = child.wait()?;
     let all_closed = wait_count(&closed, m, Duration::from_secs(60));
+    v.check(
+        status.success(),
+        format!("idle: the client process {status}"),
+    );
     let acc = server.block_on(acceptor)?;
     drop(server);
     let grown = rss1.saturating_sub(rss0).max(rss2.saturating_sub(rss0));
@@ -947,10 +1003,21 @@ fn case_idle(driver: DriverType, o: &Opts, v: &mut Verdict) -> io::Result<()> {
 }
 
 fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    if let [_, flag, addr, m] = &args[..] {
+        if flag == "--idle-client" {
+            let m = m.parse().unwrap_or_else(|_| usage());
+            if let Err(e) = idle_client(addr, m) {
+                eprintln!("soak: idle client: {e}");
+                std::process::exit(1);
+            }
+            return;
+        }
+    }
     let o = parse();
-    // 1,000 slow clients and their server ends, plus the rest; or both ends of every idle
-    // connection.
-    raise_nofile((4 * o.slow + 4 * o.conns).max(2 * o.idle_conns) + 1024);
+    // 1,000 slow clients and their server ends, plus the rest; or the server end of every
+    // idle connection (their clients are in a child process).
+    raise_nofile((4 * o.slow + 4 * o.conns).max(o.idle_conns) + 1024);
     println!(
         "soak: cases {:?}, server workers {}, {} cores, kernel {}",
         o.cases,
