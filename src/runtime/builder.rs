@@ -59,6 +59,8 @@ impl Default for RuntimeConfig {
 /// The most SQ entries io_uring accepts (`IORING_MAX_ENTRIES`); more is an error at
 /// `build()` on every driver, so that a configuration means the same everywhere.
 const MAX_IO_ENTRIES: u32 = 32768;
+#[cfg(target_os = "linux")]
+const _: () = assert!(MAX_IO_ENTRIES == hiver_sys::uring::MAX_ENTRIES);
 
 impl RuntimeConfig {
     pub(crate) fn workers(&self) -> usize {
@@ -293,8 +295,8 @@ impl Builder {
     ///
     /// # Errors
     ///
-    /// `InvalidInput` for nonsense (0 workers, 0 queue size, 0 or more than 32768 entries); `Unsupported` for
-    /// a driver this platform lacks; the driver's error (with the worker named) when a
+    /// `InvalidInput` for nonsense (0 workers, 0 queue size, 0 or more than 32768 entries);
+    /// `Unsupported` for a driver this platform lacks; the driver's error (with the worker named) when a
     /// driver cannot start, e.g. io_uring refused by the kernel.
     pub fn build(self) -> io::Result<Runtime> {
         self.config.validate()?;

@@ -95,20 +95,7 @@ fn a_recv_polled_once_and_dropped_loses_no_value() {
             let mut rt = runtime(d, 2);
             let got = rt
                 .block_on(async {
-                    let (tx, rx) = bounded(4);
-                    let (tx2, rx2) = unbounded();
-                    spawn_on(0, async move {
-                        for i in 0..N {
-                            tx.send(i).await.unwrap();
-                        }
-                    })
-                    .unwrap();
-                    spawn_on(1, async move {
-                        for i in 0..N {
-                            tx2.send(i).await.unwrap();
-                        }
-                    })
-                    .unwrap();
+                    let (rx, rx2) = two_producers(N);
                     // What a select over two `recv`s does: poll each once, keep the one
                     // that is ready, drop the other.
                     let mut got = [Vec::new(), Vec::new()];
@@ -150,20 +137,7 @@ fn select_two_over_two_receivers_loses_no_message() {
             let started = std::time::Instant::now();
             let (got, firsts) = rt
                 .block_on(async {
-                    let (tx, rx1) = bounded(4);
-                    let (tx2, rx2) = unbounded();
-                    spawn_on(0, async move {
-                        for i in 0..N {
-                            tx.send(i).await.unwrap();
-                        }
-                    })
-                    .unwrap();
-                    spawn_on(1, async move {
-                        for i in 0..N {
-                            tx2.send(i).await.unwrap();
-                        }
-                    })
-                    .unwrap();
+                    let (rx1, rx2) = two_producers(N);
                     let mut got = [
                         Vec::with_capacity(N as usize),
                         Vec::with_capacity(N as usize),
@@ -215,4 +189,24 @@ fn select_two_over_two_receivers_loses_no_message() {
             );
         });
     }
+}
+
+/// Two channels, a `bounded(4)` fed from worker 0 and an `unbounded` fed from worker 1,
+/// each carrying `0..n` in order; the senders drop (closing them) when done.
+fn two_producers(n: u64) -> (hiver_runtime::Receiver<u64>, hiver_runtime::Receiver<u64>) {
+    let (tx, rx) = bounded(4);
+    let (tx2, rx2) = unbounded();
+    spawn_on(0, async move {
+        for i in 0..n {
+            tx.send(i).await.unwrap();
+        }
+    })
+    .unwrap();
+    spawn_on(1, async move {
+        for i in 0..n {
+            tx2.send(i).await.unwrap();
+        }
+    })
+    .unwrap();
+    (rx, rx2)
 }

@@ -17,17 +17,9 @@ use hiver_runtime::io::UdpSocket;
 use hiver_runtime::{bounded, sleep, spawn, yield_now, Sender};
 
 use crate::support::{
-    assert_no_fd_leak, drivers, open_fds, raise_nofile, runtime, scaled, serial, within, Watchdog,
+    assert_no_fd_leak, drivers, open_fds, raise_nofile, runtime, scaled, serial, within, Counted,
+    Watchdog,
 };
-
-/// Counts its drop.
-struct Counted(Arc<AtomicU64>);
-
-impl Drop for Counted {
-    fn drop(&mut self) {
-        self.0.fetch_add(1, Ordering::SeqCst);
-    }
-}
 
 #[test]
 fn dropping_a_runtime_drops_ten_thousand_parked_tasks_once() {

@@ -12,20 +12,11 @@ use hiver_runtime::io::{TcpListener, TcpStream};
 use hiver_runtime::{sleep, spawn};
 
 use crate::support::{
-    assert_no_fd_leak, drivers, open_fds, raise_nofile, runtime, serial, within, Watchdog,
+    assert_no_fd_leak, drivers, open_fds, raise_nofile, runtime, serial, within, Counted, Watchdog,
 };
 
 const CONNS: u64 = 1000;
 const TIMERS: u64 = 1000;
-
-/// Counts its drop.
-struct Counted(Arc<AtomicU64>);
-
-impl Drop for Counted {
-    fn drop(&mut self) {
-        self.0.fetch_add(1, Ordering::SeqCst);
-    }
-}
 
 #[test]
 fn dropping_a_loaded_runtime_is_quick_and_complete() {

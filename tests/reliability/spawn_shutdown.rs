@@ -24,16 +24,8 @@ use std::time::Duration;
 use hiver_runtime::{shutdown_signal, spawn, spawn_on, yield_now, JoinHandle};
 
 use crate::support::{
-    assert_no_fd_leak, drivers, open_fds, runtime, serial, within, Progress, Watchdog,
+    assert_no_fd_leak, drivers, open_fds, runtime, serial, within, Counted, Progress, Watchdog,
 };
-
-struct Counted(Arc<AtomicU64>);
-
-impl Drop for Counted {
-    fn drop(&mut self) {
-        self.0.fetch_add(1, Ordering::SeqCst);
-    }
-}
 
 #[test]
 fn a_spawn_after_shutdown_began_reports_cancellation() {

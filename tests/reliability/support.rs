@@ -4,8 +4,9 @@
 
 use std::future::{poll_fn, Future};
 use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc;
-use std::sync::{Mutex, MutexGuard, Once};
+use std::sync::{Arc, Mutex, MutexGuard, Once};
 use std::task::Poll;
 use std::time::Duration;
 
@@ -212,4 +213,13 @@ pub(crate) fn socket_fd(
 /// The soft and hard `RLIMIT_NOFILE`.
 pub(crate) fn nofile_limits() -> (u64, u64) {
     nofile::nofile()
+}
+
+/// Counts its drop on the shared counter: the drop-counting guard a task or value carries.
+pub(crate) struct Counted(pub(crate) Arc<AtomicU64>);
+
+impl Drop for Counted {
+    fn drop(&mut self) {
+        self.0.fetch_add(1, Ordering::SeqCst);
+    }
 }

@@ -14,18 +14,10 @@ use std::time::Duration;
 
 use hiver_runtime::{spawn, unbounded};
 
-use crate::support::{drivers, runtime, serial, Progress};
+use crate::support::{drivers, runtime, serial, Counted, Progress};
 
 const ROUNDS: u64 = 1000;
 const TASKS: u64 = 8;
-
-struct Counted(Arc<AtomicU64>);
-
-impl Drop for Counted {
-    fn drop(&mut self) {
-        self.0.fetch_add(1, Ordering::SeqCst);
-    }
-}
 
 #[test]
 fn wake_storms_racing_shutdown_a_thousand_times() {

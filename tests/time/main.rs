@@ -4,6 +4,9 @@
 mod drivers;
 mod edges;
 mod guide;
+#[cfg(feature = "test-util")]
+#[path = "../common/rng.rs"]
+mod rng;
 mod select;
 #[cfg(feature = "test-util")]
 mod virtual_time;

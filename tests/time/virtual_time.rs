@@ -98,20 +98,6 @@ fn interval_under_virtual_time_keeps_its_grid() {
     .unwrap();
 }
 
-/// A tiny seeded generator (xorshift64*), so the deadlines are the same on every run.
-struct XorShift(u64);
-
-impl XorShift {
-    fn next(&mut self) -> u64 {
-        let mut x = self.0;
-        x ^= x >> 12;
-        x ^= x << 25;
-        x ^= x >> 27;
-        self.0 = x;
-        x.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-}
-
 /// RELIABILITY.md case 28 / section 4: 100,000 random deadlines on a virtual clock (debug
 /// too: under a second), from sub-millisecond to 10 years (log-uniform over the
 /// wheel's four levels and beyond, with random nanoseconds), half through `sleep`, half
@@ -128,22 +114,22 @@ fn random_deadlines_on_a_virtual_clock_fire_within_a_millisecond() {
             .block_on(async move {
                 time::pause();
                 let t0 = Instant::now();
-                let mut rng = XorShift(0x9e37_79b9_7f4a_7c15);
+                let mut rng = crate::rng::Rng::new(1); // state 0x9e37_79b9_7f4a_7c15
                 let tasks: Vec<_> = (0..N)
                     .map(|i| {
                         // Milliseconds log-uniform in [1, 2^38) (2^38 ms is 8.7 years), or
                         // up to ten years; plus up to a millisecond of nanoseconds.
-                        let r = rng.next();
+                        let r = rng.next_u64();
                         let ms = match r % 16 {
-                            0 => TEN_YEARS_MS - rng.next() % 1000,
+                            0 => TEN_YEARS_MS - rng.next_u64() % 1000,
                             1 => 0,
                             _ => {
-                                let bits = 1 + rng.next() % 38;
-                                rng.next() % (1u64 << bits)
+                                let bits = 1 + rng.next_u64() % 38;
+                                rng.next_u64() % (1u64 << bits)
                             }
                         };
                         let d = Duration::from_millis(ms)
-                            + Duration::from_nanos(rng.next() % 1_000_000);
+                            + Duration::from_nanos(rng.next_u64() % 1_000_000);
                         let deadline = t0 + d;
                         spawn_local(async move {
                             if i % 2 == 0 {

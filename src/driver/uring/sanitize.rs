@@ -131,9 +131,9 @@ pub(crate) fn check_sqe_in(regions: &Regions, sqe: &Sqe) -> Result<(), Outside> 
         let size = std::mem::size_of::<[usize; 2]>();
         span("an iovec array", addr, count.saturating_mul(size))?;
         for i in 0..count {
+            let entry = (addr as usize as *const [usize; 2]).wrapping_add(i);
             // SAFETY: the array is inside a region (checked above); read unaligned.
-            let [base, len] =
-                unsafe { std::ptr::read_unaligned((addr as usize as *const [usize; 2]).add(i)) };
+            let [base, len] = unsafe { std::ptr::read_unaligned(entry) };
             span("an iovec's buffer", base as u64, len)?;
         }
         Ok(())
