@@ -46,6 +46,14 @@ fn emfile_child() -> Result<String, String> {
         .max()
         .unwrap_or(2);
     let limit = (max_fd + 1) as u64;
+    let mut original = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: `original` is a live, writable rlimit for the call.
+    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut original) } != 0 {
+        return Err(format!("getrlimit: {}", io::Error::last_os_error()));
+    }
     let r = libc::rlimit {
         rlim_cur: limit,
         rlim_max: hard_nofile(),
@@ -88,10 +96,16 @@ fn emfile_child() -> Result<String, String> {
             Ok(Err(e)) => return Err(format!("{driver}: an error not naming EMFILE: {e}")),
         }
     }
-    // Free the fillers: the same builds now work (the limit was the only obstacle).
+    // Free the fillers and lift the limit back: the same builds now work (the limit was
+    // the only obstacle). Closing the fillers alone is not enough when the table had few
+    // holes below the highest descriptor: a two-worker runtime needs more slots than that.
     for fd in fillers.drain(..) {
         // SAFETY: each was dup'ed above and is closed once.
         unsafe { libc::close(fd) };
+    }
+    // SAFETY: `original` is the limit read above; the kernel only reads it.
+    if unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &original) } != 0 {
+        return Err(format!("restoring RLIMIT_NOFILE: {}", io::Error::last_os_error()));
     }
     for driver in [DriverType::IOUring, DriverType::Epoll] {
         let rt = build(driver).map_err(|e| format!("{driver} after freeing fds: {e}"))?;
