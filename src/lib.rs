@@ -41,8 +41,8 @@ pub use channel::{
 };
 pub use driver::{Capabilities, DriverType};
 pub use runtime::{
-    shutdown_signal, spawn, spawn_blocking, spawn_local, spawn_on, Builder, Runtime, RuntimeConfig,
-    RuntimeMetrics, ShutdownSignal, WorkerMetrics,
+    shutdown_signal, spawn, spawn_blocking, spawn_local, spawn_on, Builder, Handle, Runtime,
+    RuntimeConfig, RuntimeMetrics, ShutdownSignal, WorkerMetrics,
 };
 pub use select::{select_multiple, select_two};
 pub use std::time::Duration;

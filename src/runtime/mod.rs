@@ -4,6 +4,7 @@
 mod blocking;
 mod builder;
 pub(crate) mod context;
+mod handle;
 mod metrics;
 mod shutdown;
 mod spawn;
@@ -20,6 +21,7 @@ use std::task::{Context, Poll, Wake, Waker};
 
 pub use blocking::spawn_blocking;
 pub use builder::{Builder, RuntimeConfig};
+pub use handle::Handle;
 pub use metrics::{RuntimeMetrics, WorkerMetrics};
 pub use shutdown::{shutdown_signal, ShutdownSignal};
 pub use spawn::{spawn, spawn_local, spawn_on};
@@ -31,7 +33,7 @@ use std::sync::Arc;
 use worker::{Core, Shared};
 
 /// What every worker and the calling thread share.
-pub(crate) struct Handle {
+pub(crate) struct Inner {
     /// The placement targets: the worker threads (never the `block_on` caller).
     pub(crate) workers: Vec<Arc<Shared>>,
     pub(crate) config: RuntimeConfig,
@@ -43,7 +45,7 @@ pub(crate) struct Handle {
     next_id: AtomicU64,
 }
 
-impl Handle {
+impl Inner {
     pub(crate) fn next_id(&self) -> u64 {
         self.next_id.fetch_add(1, Ordering::Relaxed)
     }
@@ -95,7 +97,7 @@ impl Handle {
 /// # Ok::<(), std::io::Error>(())
 /// ```
 pub struct Runtime {
-    handle: Arc<Handle>,
+    handle: Arc<Inner>,
     threads: Vec<std::thread::JoinHandle<()>>,
     caller: Option<Rc<Core>>,
     caller_shared: Arc<Shared>,
@@ -139,7 +141,7 @@ impl Runtime {
         let mut threads = Vec::with_capacity(n);
         let mut go = Vec::with_capacity(n);
         for (i, shared) in workers.iter().enumerate() {
-            let (go_tx, go_rx) = mpsc::channel::<Arc<Handle>>();
+            let (go_tx, go_rx) = mpsc::channel::<Arc<Inner>>();
             let (shared, tx, cfg) = (shared.clone(), tx.clone(), config.clone());
             let spawned = std::thread::Builder::new()
                 .name(format!("{}-{i}", config.thread_name))
@@ -189,7 +191,7 @@ impl Runtime {
             config.blocking_keep_alive,
             &config.thread_name,
         ));
-        let handle = Arc::new(Handle {
+        let handle = Arc::new(Inner {
             workers,
             config,
             driver,
@@ -281,6 +283,19 @@ impl Runtime {
                 .map(|w| w.counters.snapshot())
                 .collect(),
         }
+    }
+
+    /// A [`Handle`] to this runtime's workers, which other threads may hold and spawn
+    /// through.
+    ///
+    /// ```
+    /// let rt = hiver_runtime::Runtime::builder().worker_threads(2).build()?;
+    /// let handle = rt.handle();
+    /// assert_eq!(handle.worker_threads(), 2);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn handle(&self) -> Handle {
+        Handle::new(self.handle.clone())
     }
 
     /// Spawns a task on the workers from outside the runtime's threads.
@@ -464,7 +479,7 @@ fn worker_main(
     shared: Arc<Shared>,
     cfg: RuntimeConfig,
     tx: mpsc::Sender<(usize, io::Result<Capabilities>)>,
-    go: mpsc::Receiver<Arc<Handle>>,
+    go: mpsc::Receiver<Arc<Inner>>,
 ) {
     let i = shared.index;
     if let Some(first) = cfg.driver_io.cpu_affinity {

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use super::context;
 use super::worker::{Core, Shared};
-use super::Handle;
+use super::Inner;
 use crate::loom::sync::atomic::Ordering;
 use crate::sched::placement;
 use crate::task::{self, JoinHandle};
@@ -98,6 +98,20 @@ where
         panic!("hiver_runtime::spawn_on {OUTSIDE}");
     };
     let handle = core.handle.clone();
+    spawn_on_with(&handle, Some(&core), worker, future)
+}
+
+/// `spawn_on` for `handle`'s runtime, from `core`'s thread (`None`: a foreign thread).
+pub(crate) fn spawn_on_with<F>(
+    handle: &Arc<Inner>,
+    core: Option<&Rc<Core>>,
+    worker: usize,
+    future: F,
+) -> io::Result<JoinHandle<F::Output>>
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
     let Some(shared) = handle.workers.get(worker) else {
         return Err(io::Error::new(
             io::ErrorKind::InvalidInput,
@@ -107,11 +121,11 @@ where
             ),
         ));
     };
-    Ok(place(shared, Some(&core), &handle, future))
+    Ok(place(shared, core, handle, future))
 }
 
 pub(crate) fn spawn_with<F>(
-    handle: &Arc<Handle>,
+    handle: &Arc<Inner>,
     core: Option<&Rc<Core>>,
     future: F,
 ) -> JoinHandle<F::Output>
@@ -133,7 +147,7 @@ where
 fn place<F>(
     shared: &Arc<Shared>,
     core: Option<&Rc<Core>>,
-    handle: &Handle,
+    handle: &Inner,
     future: F,
 ) -> JoinHandle<F::Output>
 where

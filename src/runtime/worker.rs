@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use super::context;
 use super::metrics::Counters;
-use super::Handle;
+use super::Inner;
 use crate::driver::{Driver, Unparker};
 use crate::loom::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use crate::sched::inbox::Inbox;
@@ -113,7 +113,7 @@ impl Schedule for Shared {
 /// The owner-only part of a worker.
 pub(crate) struct Core {
     pub(crate) shared: Arc<Shared>,
-    pub(crate) handle: Arc<Handle>,
+    pub(crate) handle: Arc<Inner>,
     local: RefCell<LocalQueue>,
     owned: RefCell<Slab>,
     driver: RefCell<Driver>,
@@ -127,7 +127,7 @@ pub(crate) struct Core {
 }
 
 impl Core {
-    pub(crate) fn new(shared: Arc<Shared>, handle: Arc<Handle>, driver: Driver) -> Rc<Core> {
+    pub(crate) fn new(shared: Arc<Shared>, handle: Arc<Inner>, driver: Driver) -> Rc<Core> {
         let queue_size = handle.config.queue_size;
         Rc::new(Core {
             shared,

@@ -105,7 +105,10 @@ fn emfile_child() -> Result<String, String> {
     }
     // SAFETY: `original` is the limit read above; the kernel only reads it.
     if unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &original) } != 0 {
-        return Err(format!("restoring RLIMIT_NOFILE: {}", io::Error::last_os_error()));
+        return Err(format!(
+            "restoring RLIMIT_NOFILE: {}",
+            io::Error::last_os_error()
+        ));
     }
     for driver in [DriverType::IOUring, DriverType::Epoll] {
         let rt = build(driver).map_err(|e| format!("{driver} after freeing fds: {e}"))?;

@@ -9,10 +9,11 @@
 //!     watchdog), every spawned future dropped exactly once, every handle ready afterwards
 //!     with the output or a cancellation, never a panic.
 //!
-//! A spawn from a foreign std thread is not possible while the runtime drops: the only way
-//! in from outside is `Runtime::spawn(&self)`, and there is no cloneable handle, so a
-//! foreign thread cannot hold the runtime while another thread drops it. The racing spawns
-//! therefore come from tasks, as the brief allows.
+//! (3) Spawns from foreign std threads through a `Handle` racing the runtime's drop, x 20
+//!     rounds (alternately a plain drop and `shutdown_timeout(0)`): 4 threads spawn
+//!     (`spawn` and `spawn_on`) before, during and after the drop; no panic on any thread,
+//!     every spawned future dropped exactly once, every handle ready with the output or a
+//!     cancellation, and every spawn made after the drop returned is a cancellation.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -21,7 +22,7 @@ use std::sync::{mpsc, Arc};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use hiver_runtime::{shutdown_signal, spawn, spawn_on, yield_now, JoinHandle};
+use hiver_runtime::{shutdown_signal, spawn, spawn_on, yield_now, Handle, JoinHandle};
 
 use crate::support::{
     assert_no_fd_leak, drivers, open_fds, runtime, serial, within, Counted, Progress, Watchdog,
@@ -208,5 +209,142 @@ fn ten_thousand_spawns_racing_shutdown_five_rounds() {
         }
         drop(progress);
         assert_no_fd_leak(before, format_args!("{driver}: spawns racing shutdown"));
+    }
+}
+
+const FOREIGN_THREADS: u64 = 4;
+const FOREIGN_ROUNDS: u64 = 20;
+/// A bound on each foreign thread's spawns in a round (it normally stops far sooner).
+const FOREIGN_MAX: u64 = 200_000;
+
+#[test]
+fn foreign_thread_spawns_through_a_handle_racing_shutdown() {
+    let _serial = serial();
+    for driver in drivers() {
+        let before = open_fds();
+        let progress = Progress::arm(
+            format!("{driver}: foreign spawns racing shutdown"),
+            Duration::from_secs(30),
+        );
+        for round in 0..FOREIGN_ROUNDS {
+            let rt = runtime(driver, 2);
+            let handle: Handle = rt.handle();
+            let made = Arc::new(AtomicU64::new(0));
+            let ran = Arc::new(AtomicU64::new(0));
+            let dropped = Arc::new(AtomicU64::new(0));
+            let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+            let threads: Vec<_> = (0..FOREIGN_THREADS)
+                .map(|t| {
+                    let (handle, made, ran, dropped, stop) = (
+                        handle.clone(),
+                        made.clone(),
+                        ran.clone(),
+                        dropped.clone(),
+                        stop.clone(),
+                    );
+                    std::thread::spawn(move || {
+                        // Each handle with the count of spawns made before it (all threads).
+                        let mut out: Vec<(u64, JoinHandle<u64>)> = Vec::new();
+                        let mut i = 0u64;
+                        while !stop.load(Ordering::SeqCst) && i < FOREIGN_MAX {
+                            let (g, r) = (Counted(dropped.clone()), ran.clone());
+                            let fut = async move {
+                                let _g = g;
+                                r.fetch_add(1, Ordering::SeqCst);
+                                i
+                            };
+                            let seq = made.fetch_add(1, Ordering::SeqCst);
+                            let h = if (i + t) % 2 == 0 {
+                                handle.spawn(fut)
+                            } else {
+                                handle.spawn_on(((i + t) % 2) as usize, fut).unwrap()
+                            };
+                            out.push((seq, h));
+                            i += 1;
+                        }
+                        out
+                    })
+                })
+                .collect();
+            drop(handle);
+            // The threads are spawning before the drop begins.
+            let t = std::time::Instant::now();
+            while made.load(Ordering::SeqCst) < 100 && t.elapsed() < Duration::from_secs(10) {
+                std::hint::spin_loop();
+            }
+            let at_end = {
+                let _w = Watchdog::arm(
+                    format!("{driver}: round {round}: shutdown racing foreign spawns"),
+                    Duration::from_secs(30),
+                );
+                if round % 2 == 0 {
+                    drop(rt);
+                } else {
+                    rt.shutdown_timeout(Duration::ZERO);
+                }
+                made.load(Ordering::SeqCst)
+            };
+            // ... and after it returned.
+            let t = std::time::Instant::now();
+            while made.load(Ordering::SeqCst) < at_end + 100
+                && t.elapsed() < Duration::from_secs(10)
+            {
+                std::hint::spin_loop();
+            }
+            stop.store(true, Ordering::SeqCst);
+            let mut cx = Context::from_waker(std::task::Waker::noop());
+            let (mut ok, mut cancelled, mut late) = (0u64, 0u64, 0u64);
+            for th in threads {
+                let handles = th.join().expect("a foreign spawning thread panicked");
+                for (seq, mut h) in handles {
+                    match Pin::new(&mut h).poll(&mut cx) {
+                        Poll::Ready(Ok(_)) => {
+                            assert!(
+                                seq < at_end,
+                                "{driver}: round {round}: spawn {seq} ran after the drop"
+                            );
+                            ok += 1
+                        }
+                        Poll::Ready(Err(e)) if e.is_cancelled() => {
+                            cancelled += 1;
+                            late += u64::from(seq >= at_end);
+                        }
+                        Poll::Ready(Err(e)) => panic!("{driver}: round {round}: {e}"),
+                        Poll::Pending => panic!("{driver}: round {round}: a handle still pending"),
+                    }
+                }
+            }
+            let made = made.load(Ordering::SeqCst);
+            assert_eq!(
+                ok + cancelled,
+                made,
+                "{driver}: round {round}: a ready handle per spawn"
+            );
+            assert_eq!(
+                ran.load(Ordering::SeqCst),
+                ok,
+                "{driver}: round {round}: ran = Ok handles"
+            );
+            assert_eq!(
+                dropped.load(Ordering::SeqCst),
+                made,
+                "{driver}: round {round}: every spawned future dropped exactly once"
+            );
+            assert!(
+                late >= 100,
+                "{driver}: round {round}: spawns after the drop returned were made ({late})"
+            );
+            if round == 0 || round == FOREIGN_ROUNDS - 1 {
+                println!(
+                    "{driver}: round {round}: {made} foreign spawns racing shutdown: {ok} ran, {cancelled} cancelled ({late} after the drop returned)"
+                );
+            }
+            progress.tick();
+        }
+        drop(progress);
+        assert_no_fd_leak(
+            before,
+            format_args!("{driver}: foreign spawns racing shutdown"),
+        );
     }
 }

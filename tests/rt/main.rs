@@ -12,6 +12,7 @@ mod drivers;
 #[path = "../common/fds.rs"]
 mod fds;
 mod guide;
+mod handle;
 mod metrics_display;
 mod shutdown;
 mod stress;
