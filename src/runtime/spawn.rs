@@ -16,8 +16,9 @@ const OUTSIDE: &str =
     "must be called from a hiver runtime: inside a task, or inside Runtime::block_on";
 
 /// Spawns a `Send` task on the runtime's workers (the least loaded of two picked at random,
-/// the current worker on a tie). It starts at once and keeps running if its handle is
-/// dropped; it never moves to another worker once started.
+/// the current worker on a tie; a worker seen inside one poll for 10 ms or more, a task
+/// blocking its thread, is passed over while another is free). It starts at once and keeps
+/// running if its handle is dropped; it never moves to another worker once started.
 ///
 /// ```
 /// use hiver_runtime::{spawn, Runtime};
@@ -136,11 +137,19 @@ where
     let workers = &handle.workers;
     let current = core.map(|c| c.shared.index).filter(|&i| i < workers.len());
     // Relaxed: a heuristic; a stale count only makes a slightly worse choice.
-    let w = placement::pick_by(
-        workers.len(),
-        |i| workers[i].load.load(Ordering::Relaxed),
-        current,
-    );
+    let load = |i: usize| workers[i].load.load(Ordering::Relaxed);
+    let mut w = placement::pick_by(workers.len(), load, current);
+    // A worker stuck inside one poll (a task that blocks its thread) would not start the
+    // task until that poll returns: the least loaded of the others takes it instead. The
+    // spawning worker is never stuck (it is running this code).
+    if Some(w) != current && workers[w].heartbeat.is_stuck() {
+        if let Some(other) = (0..workers.len())
+            .filter(|&i| i != w && (Some(i) == current || !workers[i].heartbeat.is_stuck()))
+            .min_by_key(|&i| load(i))
+        {
+            w = other;
+        }
+    }
     place(&workers[w], core, handle, future)
 }
 

@@ -13,6 +13,10 @@
 //! The watchdog thread exists only if the events would be recorded when the runtime is
 //! built (a subscriber enabled at DEBUG for that target); it then reports to that
 //! subscriber. Without one, a worker pays two relaxed stores per poll and nothing else.
+//!
+//! Placement reads the same heartbeat: a worker seen inside one poll for
+//! [`PLACEMENT_THRESHOLD`] gets no new `spawn`ed tasks while another worker is free
+//! ([`Heartbeat::is_stuck`]), with or without the watchdog.
 
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::sync::Arc;
@@ -27,28 +31,68 @@ pub(crate) const THRESHOLD: Duration = Duration::from_millis(100);
 /// The `tracing` target of the stall events.
 const TARGET: &str = "hiver_runtime::stall";
 
+/// How long one poll must have been seen running before placement sends new tasks to the
+/// other workers (glommio reports stalls of 10 ms).
+pub(crate) const PLACEMENT_THRESHOLD: Duration = Duration::from_millis(10);
+
 /// Which poll a worker is inside: 0 between polls, else the poll's number (its `polls`
-/// count, which starts at 1). Written by the worker only; read by the watchdog.
+/// count, which starts at 1). Written by the worker only; read by the watchdog and by
+/// placement, which also records here when it first saw that poll running.
 #[derive(Default)]
-pub(crate) struct Heartbeat(AtomicU64);
+pub(crate) struct Heartbeat {
+    poll: AtomicU64,
+    /// The poll a spawner first saw running, and when ([`now_ns`]); written by spawners.
+    seen_poll: AtomicU64,
+    seen_at: AtomicU64,
+}
 
 impl Heartbeat {
     /// A poll numbered `poll` (non-zero) begins.
     #[inline]
     pub(crate) fn begin(&self, poll: u64) {
         // Relaxed: a diagnostic hint; the watchdog only compares numbers over time.
-        self.0.store(poll, Ordering::Relaxed);
+        self.poll.store(poll, Ordering::Relaxed);
     }
 
     /// The poll returned.
     #[inline]
     pub(crate) fn end(&self) {
-        self.0.store(0, Ordering::Relaxed);
+        self.poll.store(0, Ordering::Relaxed);
     }
 
     fn current(&self) -> u64 {
-        self.0.load(Ordering::Relaxed)
+        self.poll.load(Ordering::Relaxed)
     }
+
+    /// Whether the worker has been inside one poll for [`PLACEMENT_THRESHOLD`] or more, as
+    /// far as spawners have seen: the first spawner to see a poll running starts its clock,
+    /// so a stuck worker is recognised one threshold after the first spawn that looked at
+    /// it (no clock is read by the worker itself, which stays at two relaxed stores per
+    /// poll). Reads the clock only when the worker is inside a poll.
+    pub(crate) fn is_stuck(&self) -> bool {
+        let poll = self.current();
+        if poll == 0 {
+            return false;
+        }
+        let now = now_ns();
+        // Acquire: pairs with the Release below, so `seen_at` is the one stored with
+        // `seen_poll` (or a later one), never an older poll's time.
+        if self.seen_poll.load(Ordering::Acquire) != poll {
+            // First sighting of this poll. Two spawners racing here store nearly the same
+            // time; either record serves.
+            self.seen_at.store(now, Ordering::Relaxed);
+            self.seen_poll.store(poll, Ordering::Release);
+            return false;
+        }
+        now.saturating_sub(self.seen_at.load(Ordering::Relaxed))
+            >= PLACEMENT_THRESHOLD.as_nanos() as u64
+    }
+}
+
+/// Nanoseconds since the first call in this process (a monotonic clock for [`Heartbeat`]).
+fn now_ns() -> u64 {
+    static BASE: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
+    BASE.get_or_init(Instant::now).elapsed().as_nanos() as u64
 }
 
 /// The watchdog thread of a runtime; dropping it stops and joins the thread.

@@ -5,9 +5,9 @@
 //! as worker 1, and placement prefers the spawning worker on a tie) and completes there
 //! while worker 0 is still blocked. Then the spinner is released and finishes.
 //!
-//! Placement counts live tasks, not blocked time: a burst of spawns that makes worker 1
-//! the busier one would place some on worker 0, where they wait for the release (not
-//! tested here: that would hang this test by design).
+//! And new spawns go elsewhere: with worker 1 the busier by live tasks (20 parked there),
+//! placement would pick worker 0; once a spawn has seen worker 0 inside the same poll for
+//! 10 ms, every later spawn goes to worker 1 and runs while worker 0 is still blocked.
 
 use std::io;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -15,7 +15,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use hiver_runtime::io::{TcpListener, TcpStream};
-use hiver_runtime::{sleep, spawn, spawn_on, yield_now};
+use hiver_runtime::{bounded, sleep, spawn, spawn_on, yield_now};
 
 use crate::support::{assert_no_fd_leak, drivers, open_fds, runtime, serial, within};
 
@@ -100,5 +100,117 @@ fn a_spinning_task_blocks_only_its_worker() {
         drop(rt);
         println!("{driver}: worker 0 spun while worker 1 ran timers, an echo and 50 spawns");
         assert_no_fd_leak(before, format_args!("{driver}: blocked worker"));
+    }
+}
+
+/// Probes spawned from the `block_on` thread while worker 0 spins.
+const PROBES: usize = 200;
+/// [`PLACEMENT_THRESHOLD`] of the runtime (10 ms) plus a margin for the spawn call itself.
+const RECOGNISED_AFTER: Duration = Duration::from_millis(15);
+
+#[test]
+fn new_spawns_go_to_the_free_worker_once_one_is_seen_blocked() {
+    let _serial = serial();
+    for driver in drivers() {
+        let before = open_fds();
+        let mut rt = runtime(driver, 2);
+        let started = Arc::new(AtomicBool::new(false));
+        let release = Arc::new(AtomicBool::new(false));
+        let (s, r) = (started.clone(), release.clone());
+        let (probes, parked_done) = rt
+            .block_on(within("spawns beside a blocked worker", async move {
+                // Worker 1 becomes the busier one: 20 tasks parked on a channel.
+                let mut park_txs = Vec::new();
+                let parked: Vec<_> = (0..20)
+                    .map(|_| {
+                        let (tx, rx) = bounded::<()>(1);
+                        park_txs.push(tx);
+                        spawn_on(1, async move { rx.recv().await.is_err() }).unwrap()
+                    })
+                    .collect();
+                let blocker = spawn_on(0, async move {
+                    s.store(true, Ordering::SeqCst);
+                    let t = Instant::now();
+                    while !r.load(Ordering::SeqCst) && t.elapsed() < Duration::from_secs(30) {
+                        std::hint::spin_loop();
+                    }
+                    worker_name()
+                })
+                .unwrap();
+                while !started.load(Ordering::SeqCst) {
+                    yield_now().await;
+                }
+                // Probes one per millisecond; each reports where it ran and whether worker
+                // 0 was still blocked then.
+                let mut probes = Vec::with_capacity(PROBES);
+                let first = Instant::now();
+                for _ in 0..PROBES {
+                    let at = first.elapsed();
+                    let rel = release.clone();
+                    let h = spawn(async move { (worker_name(), rel.load(Ordering::SeqCst)) });
+                    probes.push((at, h));
+                    sleep(Duration::from_millis(1)).await;
+                }
+                // Every probe placed after the threshold has run, on worker 1, already.
+                let mut results = Vec::with_capacity(PROBES);
+                let mut waiting = Vec::new();
+                for (at, h) in probes {
+                    if at >= RECOGNISED_AFTER {
+                        results.push((at, h.await.expect("a probe")));
+                    } else {
+                        waiting.push((at, h));
+                    }
+                }
+                let after = results.len();
+                assert!(
+                    !release.load(Ordering::SeqCst),
+                    "worker 0 still blocked after {after} later probes"
+                );
+                release.store(true, Ordering::SeqCst);
+                assert_eq!(blocker.await.expect("the blocker"), "hiver-worker-0");
+                for (at, h) in waiting {
+                    results.push((at, h.await.expect("an early probe")));
+                }
+                drop(park_txs);
+                let mut parked_done = 0;
+                for p in parked {
+                    parked_done += usize::from(p.await.expect("a parked task"));
+                }
+                (results, parked_done)
+            }))
+            .unwrap();
+        assert_eq!(
+            parked_done, 20,
+            "{driver}: the parked tasks ended on the close"
+        );
+        let late: Vec<_> = probes
+            .iter()
+            .filter(|(at, _)| *at >= RECOGNISED_AFTER)
+            .collect();
+        assert!(
+            late.len() >= PROBES / 4,
+            "{driver}: only {} probes after the threshold",
+            late.len()
+        );
+        for (at, (name, released)) in &late {
+            assert_eq!(
+                (name.as_str(), *released),
+                ("hiver-worker-1", false),
+                "{driver}: a probe spawned {at:?} into the stall"
+            );
+        }
+        let early_on_0 = probes
+            .iter()
+            .filter(|(at, (name, _))| *at < RECOGNISED_AFTER && name == "hiver-worker-0")
+            .count();
+        println!(
+            "{driver}: {} probes placed after {RECOGNISED_AFTER:?} of the stall all ran on worker 1 while worker 0 spun; {early_on_0} earlier ones waited on worker 0",
+            late.len()
+        );
+        drop(rt);
+        assert_no_fd_leak(
+            before,
+            format_args!("{driver}: spawns beside a blocked worker"),
+        );
     }
 }
