@@ -96,7 +96,9 @@ fn a_task_blocking_its_worker_is_reported_after_the_threshold() {
         );
         let ms: u64 = field(line, "stalled_ms=").expect("stalled_ms");
         assert!(
-            (100..400).contains(&ms),
+            // Reported after the threshold; late only by the watchdog's period plus the
+            // scheduling delay of a shared machine.
+            (100..1_000).contains(&ms),
             "{driver}: reported at {ms} ms: {line}"
         );
         let total: u64 = field(&ended[0], "stalled_ms=").expect("stalled_ms");

@@ -117,6 +117,8 @@ fn bad_input_is_an_error_never_a_panic() {
 
 #[test]
 fn outside_a_runtime_every_call_is_an_error() {
+    // Opens descriptors: not while another test counts them.
+    let _serial = serial();
     let mut cx = Context::from_waker(Waker::noop());
     let mut open = pin!(File::open("/dev/null"));
     match open.as_mut().poll(&mut cx) {
@@ -136,6 +138,8 @@ fn outside_a_runtime_every_call_is_an_error() {
 
 #[test]
 fn files_and_their_futures_are_send_and_sync() {
+    // Opens descriptors: not while another test counts them.
+    let _serial = serial();
     fn send_sync<T: Send + Sync>(_: &T) {}
     fn send<T: Send>(_: &T) {}
     let f = File::from_std(std::fs::File::open("/dev/null").unwrap());

@@ -177,7 +177,7 @@ fn the_timer_resets_a_sleep_in_place() {
             sleep.await;
             let took = timer.now() - start;
             assert!(
-                took >= Duration::from_millis(20) && took < Duration::from_millis(200),
+                took >= Duration::from_millis(20) && took < Duration::from_secs(2),
                 "on {driver}: the reset sleep ended after {took:?}"
             );
         }))

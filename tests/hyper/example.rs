@@ -28,7 +28,12 @@ fn flag(driver: hiver_runtime::DriverType) -> &'static str {
 fn curl_twice(addr: std::net::SocketAddr) {
     let url = format!("http://{addr}/");
     let out = Command::new("curl")
-        .args(["-sS", "-v", "--max-time"])
+        // -q first: no ~/.curlrc; no proxy from the environment for a loopback address.
+        .args(["-q", "-sS", "-v", "--noproxy", "*", "--max-time"])
+        .env_remove("http_proxy")
+        .env_remove("HTTP_PROXY")
+        .env_remove("ALL_PROXY")
+        .env_remove("all_proxy")
         .arg(STEP.as_secs().to_string())
         .args([&url, &url])
         .output()

@@ -6,7 +6,7 @@
 //!     byte-exact, the timers keep firing. The handler counts its runs: the signals really
 //!     interrupted the threads (the test fails if none was handled).
 //! (2) SIGSTOP / SIGCONT: a forked child per driver arms timers, tells the parent, is
-//!     stopped (seen in state `T`) for 300 ms and continued: every timer fires late (never
+//!     stopped (seen in state `T`) for 1.5 s and continued: every timer fires late (never
 //!     early), nothing panics, the child exits 0.
 
 use std::io::Read;
@@ -184,9 +184,11 @@ fn state(pid: libc::pid_t) -> char {
 }
 
 const TIMERS: u32 = 20;
-const STOPPED: Duration = Duration::from_millis(300);
+/// Longer than the longest timer, which the stop must land before: the timers are long
+/// enough (1 s) that a loaded machine's delay between "armed" and the stop does not matter.
+const STOPPED: Duration = Duration::from_millis(1500);
 
-/// The child: arms `TIMERS` sleeps of 50-145 ms, says so through `ready`, waits for them.
+/// The child: arms `TIMERS` sleeps of 1,000-1,095 ms, says so through `ready`, waits for them.
 fn stop_child(driver: DriverType, ready: libc::c_int) -> Result<String, String> {
     let mut rt = Runtime::builder()
         .worker_threads(2)
@@ -200,7 +202,7 @@ fn stop_child(driver: DriverType, ready: libc::c_int) -> Result<String, String> 
             .map(|i| {
                 let armed = armed.clone();
                 spawn(async move {
-                    let d = Duration::from_millis(50 + 5 * u64::from(i));
+                    let d = Duration::from_millis(1_000 + 5 * u64::from(i));
                     let s = sleep(d);
                     armed.fetch_add(1, Ordering::SeqCst);
                     s.await;

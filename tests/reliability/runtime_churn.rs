@@ -38,6 +38,9 @@ fn hard_nofile() -> u64 {
 
 /// The child: fill every descriptor slot up to a limit that equals the count, then build.
 fn emfile_child() -> Result<String, String> {
+    // What the fillers duplicate (not stdin, which CI may have closed).
+    let null = std::fs::File::open("/dev/null").map_err(|e| format!("/dev/null: {e}"))?;
+    let null_fd = std::os::fd::AsRawFd::as_raw_fd(&null);
     // The highest descriptor open now: the limit goes just above it, then every hole
     // below it is filled, so that no descriptor can be created.
     let max_fd = std::fs::read_dir("/proc/self/fd")
@@ -64,8 +67,8 @@ fn emfile_child() -> Result<String, String> {
     }
     let mut fillers = Vec::new();
     loop {
-        // SAFETY: dup of stdin, a valid descriptor; the result is owned by `fillers`.
-        let fd = unsafe { libc::fcntl(0, libc::F_DUPFD_CLOEXEC, 0) };
+        // SAFETY: dup of `null`, open for the whole loop; the result is owned by `fillers`.
+        let fd = unsafe { libc::fcntl(null_fd, libc::F_DUPFD_CLOEXEC, 0) };
         if fd < 0 {
             let e = io::Error::last_os_error();
             if e.raw_os_error() != Some(libc::EMFILE) {

@@ -65,7 +65,8 @@ fn sleeps_never_end_early_and_are_not_grossly_late() {
                     "{d}: {ms} ms sleep took {took:?}"
                 );
                 assert!(
-                    took < Duration::from_millis(ms + 200),
+                    // Only gross lateness: the other tests of this binary share the two cores.
+                    took < Duration::from_millis(ms + 1_000),
                     "{d}: {ms} ms sleep took {took:?}"
                 );
             }
