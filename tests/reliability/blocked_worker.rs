@@ -15,12 +15,36 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use hiver_runtime::io::{TcpListener, TcpStream};
-use hiver_runtime::{bounded, sleep, spawn, spawn_on, yield_now};
+use hiver_runtime::{bounded, sleep, spawn, spawn_on, yield_now, JoinHandle};
 
 use crate::support::{assert_no_fd_leak, drivers, open_fds, runtime, serial, within};
 
 fn worker_name() -> String {
     std::thread::current().name().unwrap_or("?").to_string()
+}
+
+/// Spawns on worker 0 a task that spins without yielding until `release` (bounded: 30 s),
+/// and returns once it runs. Its output: the worker it spun on, or an error if never
+/// released.
+async fn block_worker_0(release: Arc<AtomicBool>) -> JoinHandle<Result<String, &'static str>> {
+    let started = Arc::new(AtomicBool::new(false));
+    let s = started.clone();
+    let blocker = spawn_on(0, async move {
+        s.store(true, Ordering::SeqCst);
+        let t = Instant::now();
+        while !release.load(Ordering::SeqCst) {
+            if t.elapsed() > Duration::from_secs(30) {
+                return Err("never released");
+            }
+            std::hint::spin_loop();
+        }
+        Ok(worker_name())
+    })
+    .unwrap();
+    while !started.load(Ordering::SeqCst) {
+        yield_now().await;
+    }
+    blocker
 }
 
 #[test]
@@ -29,26 +53,10 @@ fn a_spinning_task_blocks_only_its_worker() {
     for driver in drivers() {
         let before = open_fds();
         let mut rt = runtime(driver, 2);
-        let started = Arc::new(AtomicBool::new(false));
         let release = Arc::new(AtomicBool::new(false));
-        let (s, r) = (started.clone(), release.clone());
         let (spun, on1) = rt
             .block_on(within("a blocked worker", async move {
-                let blocker = spawn_on(0, async move {
-                    s.store(true, Ordering::SeqCst);
-                    let t = Instant::now();
-                    while !r.load(Ordering::SeqCst) {
-                        if t.elapsed() > Duration::from_secs(30) {
-                            return Err("never released");
-                        }
-                        std::hint::spin_loop();
-                    }
-                    Ok(worker_name())
-                })
-                .unwrap();
-                while !started.load(Ordering::SeqCst) {
-                    yield_now().await;
-                }
+                let blocker = block_worker_0(release.clone()).await;
                 let rel = release.clone();
                 let other = spawn_on(1, async move {
                     let me = worker_name();
@@ -114,9 +122,7 @@ fn new_spawns_go_to_the_free_worker_once_one_is_seen_blocked() {
     for driver in drivers() {
         let before = open_fds();
         let mut rt = runtime(driver, 2);
-        let started = Arc::new(AtomicBool::new(false));
         let release = Arc::new(AtomicBool::new(false));
-        let (s, r) = (started.clone(), release.clone());
         let (probes, parked_done) = rt
             .block_on(within("spawns beside a blocked worker", async move {
                 // Worker 1 becomes the busier one: 20 tasks parked on a channel.
@@ -128,18 +134,7 @@ fn new_spawns_go_to_the_free_worker_once_one_is_seen_blocked() {
                         spawn_on(1, async move { rx.recv().await.is_err() }).unwrap()
                     })
                     .collect();
-                let blocker = spawn_on(0, async move {
-                    s.store(true, Ordering::SeqCst);
-                    let t = Instant::now();
-                    while !r.load(Ordering::SeqCst) && t.elapsed() < Duration::from_secs(30) {
-                        std::hint::spin_loop();
-                    }
-                    worker_name()
-                })
-                .unwrap();
-                while !started.load(Ordering::SeqCst) {
-                    yield_now().await;
-                }
+                let blocker = block_worker_0(release.clone()).await;
                 // Probes one per millisecond; each reports where it ran and whether worker
                 // 0 was still blocked then.
                 let mut probes = Vec::with_capacity(PROBES);
@@ -167,7 +162,8 @@ fn new_spawns_go_to_the_free_worker_once_one_is_seen_blocked() {
                     "worker 0 still blocked after {after} later probes"
                 );
                 release.store(true, Ordering::SeqCst);
-                assert_eq!(blocker.await.expect("the blocker"), "hiver-worker-0");
+                let spun = blocker.await.expect("the blocker");
+                assert_eq!(spun.expect("released in time"), "hiver-worker-0");
                 for (at, h) in waiting {
                     results.push((at, h.await.expect("an early probe")));
                 }

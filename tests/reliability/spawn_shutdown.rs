@@ -8,12 +8,12 @@
 //!     is cancelled part-way; worker 1's spawns its 5,000 in one poll, racing the drop). No hang (a
 //!     watchdog), every spawned future dropped exactly once, every handle ready afterwards
 //!     with the output or a cancellation, never a panic.
-//!
 //! (3) Spawns from foreign std threads through a `Handle` racing the runtime's drop, x 20
 //!     rounds (alternately a plain drop and `shutdown_timeout(0)`): 4 threads spawn
-//!     (`spawn` and `spawn_on`) before, during and after the drop; no panic on any thread,
-//!     every spawned future dropped exactly once, every handle ready with the output or a
-//!     cancellation, and every spawn made after the drop returned is a cancellation.
+//!     (`spawn` and `spawn_on`) before (100 of their tasks have run), during and after the
+//!     drop; no panic on any thread, every spawned future dropped exactly once, every
+//!     handle ready with the output or a cancellation, and every spawn made after the drop
+//!     returned is a cancellation.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -267,9 +267,9 @@ fn foreign_thread_spawns_through_a_handle_racing_shutdown() {
                 })
                 .collect();
             drop(handle);
-            // The threads are spawning before the drop begins.
+            // The threads' tasks are running on the workers before the drop begins.
             let t = std::time::Instant::now();
-            while made.load(Ordering::SeqCst) < 100 && t.elapsed() < Duration::from_secs(10) {
+            while ran.load(Ordering::SeqCst) < 100 && t.elapsed() < Duration::from_secs(10) {
                 std::hint::spin_loop();
             }
             let at_end = {
@@ -329,6 +329,10 @@ fn foreign_thread_spawns_through_a_handle_racing_shutdown() {
                 dropped.load(Ordering::SeqCst),
                 made,
                 "{driver}: round {round}: every spawned future dropped exactly once"
+            );
+            assert!(
+                ok >= 100,
+                "{driver}: round {round}: tasks ran before the drop ({ok})"
             );
             assert!(
                 late >= 100,
