@@ -144,10 +144,10 @@ mod tsan {
     /// Called before `munmap`: everything this thread wrote into the mapping happens
     /// before any later mapping of the range.
     pub(super) fn unmapping() {
+        #[cfg(hiver_tsan)]
         // SAFETY: the TSan runtime is linked in whenever `hiver_tsan` is set (the CI stage
         // sets it only with `-Zsanitizer=thread`); the address is a live static that TSan
         // uses as a key and never dereferences as data.
-        #[cfg(hiver_tsan)]
         unsafe {
             __tsan_release(std::ptr::addr_of!(UNMAP_SYNC).cast_mut().cast())
         };
@@ -155,8 +155,8 @@ mod tsan {
 
     /// Called after `mmap` succeeded: the new range starts after every earlier unmap.
     pub(super) fn mapped() {
-        // SAFETY: as in `unmapping`.
         #[cfg(hiver_tsan)]
+        // SAFETY: as in `unmapping`.
         unsafe {
             __tsan_acquire(std::ptr::addr_of!(UNMAP_SYNC).cast_mut().cast())
         };
