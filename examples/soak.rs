@@ -605,44 +605,6 @@ async fn phased_client(
     }
 }
 
-/// A server's timer load: creates `count` timers (random deadlines from 1 ms to 60 s),
-/// registers each with the wheel (one poll) and drops the oldest beyond `live`, in batches
-/// of 256 with a yield after each; at the end the last `live` are dropped in batches too
-/// (as a server's per-request timers go, not 10,000 in one poll). Returns how many fired
-/// before they were dropped.
-async fn storm_task(count: u64, live: usize, seed: u64) -> u64 {
-    use std::future::Future as _;
-    let mut rng = Rng::new(seed);
-    let mut window: std::collections::VecDeque<hiver_runtime::Sleep> = Default::default();
-    let (mut fired, mut made) = (0, 0);
-    while made < count {
-        let batch = (count - made).min(256);
-        std::future::poll_fn(|cx| {
-            for _ in 0..batch {
-                let mut s = hiver_runtime::sleep(Duration::from_millis(1 + rng.below(60_000)));
-                if std::pin::Pin::new(&mut s).poll(cx).is_ready() {
-                    fired += 1;
-                } else {
-                    window.push_back(s);
-                }
-                if window.len() > live {
-                    window.pop_front();
-                }
-            }
-            std::task::Poll::Ready(())
-        })
-        .await;
-        made += batch;
-        hiver_runtime::yield_now().await;
-    }
-    while !window.is_empty() {
-        let n = window.len().min(256);
-        window.drain(..n);
-        hiver_runtime::yield_now().await;
-    }
-    fired
-}
-
 fn case_timers(driver: DriverType, o: &Opts, v: &mut Verdict) -> io::Result<()> {
     const QUIET_ECHOES: u64 = 100_000;
     let before = open_fds();
@@ -683,7 +645,7 @@ fn case_timers(driver: DriverType, o: &Opts, v: &mut Verdict) -> io::Result<()> 
                 .map(|w| {
                     spawn_on(
                         w as usize,
-                        storm_task(per, 10_000, u64::from(rounds) * 64 + w),
+                        load::timer_storm(per, 10_000, u64::from(rounds) * 64 + w),
                     )
                 })
                 .collect::<io::Result<Vec<_>>>()
